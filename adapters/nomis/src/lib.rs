@@ -1,0 +1,43 @@
+//! The NOMIS adapter: receives HMPPS offender events (SNS HTTP(S) notifications: reception,
+//! transfer, release, status and record changes), asks the Prison API who the event is about
+//! (`full-status` and the booking's alerts), and publishes each notification, bytes untouched, in
+//! an [`Envelope`](waymark_core::Envelope) to the ingest queue. It also holds a faithful mock of
+//! NOMIS ([`MockNomis`]): a Prison API stand-in serving a [`Population`] and a pusher that delivers
+//! that population's notifications the way SNS does.
+//!
+//! This crate must never know about FHIR, mappings or policy: it wraps and enriches, nothing
+//! more. It must never acknowledge a notification (answer 2xx) before the bus confirmed the
+//! publish, never drop a notification it could not read (it is published with `context.error`
+//! for the map stage to quarantine), never panic on any input, and never log, or put in an
+//! error, a payload, a name or an identifier: only message ids, event types and error codes.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod client;
+mod config;
+mod error;
+mod faults;
+mod ingest;
+mod listener;
+mod mock;
+mod parse;
+mod population;
+mod pusher;
+mod rng;
+mod sns;
+mod synthetic;
+mod telemetry;
+
+pub use client::{Enrichment, PrisonApi, PrisonNumber, RetryPolicy};
+pub use config::{AdapterContext, CONFIG_VERSION, NomisConfig, RunningAdapter};
+pub use error::NomisError;
+pub use ingest::{UNPARSEABLE, offline_envelope};
+pub use listener::{ListenerState, MAX_BODY_BYTES, SNS_PATH, SNS_TYPE_HEADER, router};
+pub use mock::{FAILING_PRISONER, MockNomis, UNKNOWN_PRISONER};
+pub use parse::{
+    Notification, OffenderEvent, ParseError, is_bst, london_to_utc, parse_event, parse_event_time,
+    parse_notification, utc_to_london,
+};
+pub use population::{Expect, Expected, Population, PopulationError, Route, ScriptedNotification};
+pub use pusher::{PushOptions, PushOutcome, PushReport, Pusher};
+pub use synthetic::Faults;

@@ -1,0 +1,111 @@
+//! The SNS HTTP(S) subscription endpoint: `POST /sns`.
+//!
+//! SNS redelivers a notification until the endpoint answers 2xx, so the answer is the ack:
+//! 200 only after the bus confirmed the publish; 503 when the bus failed (SNS retries later);
+//! 413 when the body is over 16 MiB or the bus refuses the envelope as too large (permanent).
+//! A body that cannot be decoded or enriched is still published, with `context.error`.
+//! `SubscriptionConfirmation` and `UnsubscribeConfirmation` deliveries are answered 200 and only
+//! logged (subscriptions are confirmed by the operator); any other `x-amz-sns-message-type`,
+//! or none, is treated as a notification, so nothing is dropped for a missing header. SNS
+//! signatures are not verified yet.
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderMap, StatusCode},
+    routing::post,
+};
+use chrono::Utc;
+use waymark_bus::{BusError, Message, Published, Publisher};
+use waymark_core::{Envelope, ErrorCode};
+
+use crate::{
+    client::PrisonApi,
+    ingest::{context_error_code, envelope_for},
+    telemetry::{Confirmation, ConfirmationIgnored, EnvelopePublished, PublishFailed},
+};
+
+/// The path SNS delivers to.
+pub const SNS_PATH: &str = "/sns";
+/// The largest body accepted; larger ones are answered 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The header in which SNS names the kind of message.
+pub const SNS_TYPE_HEADER: &str = "x-amz-sns-message-type";
+
+/// What the endpoint needs: where to publish and how to enrich.
+#[derive(Clone, Debug)]
+pub struct ListenerState {
+    publisher: Publisher,
+    api: PrisonApi,
+    enrich_limit: usize,
+}
+
+impl ListenerState {
+    /// `enrich_limit`: bodies larger than this are published unenriched (`nomis.too-large`).
+    pub fn new(publisher: Publisher, api: PrisonApi, enrich_limit: usize) -> Self {
+        Self {
+            publisher,
+            api,
+            enrich_limit,
+        }
+    }
+}
+
+/// The endpoint's routes.
+pub fn router(state: ListenerState) -> Router {
+    Router::new()
+        .route(SNS_PATH, post(receive))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(Arc::new(state))
+}
+
+async fn receive(
+    State(state): State<Arc<ListenerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let sns_type = headers
+        .get(SNS_TYPE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Some(confirmation) = Confirmation::from_header(sns_type) {
+        ConfirmationIgnored(confirmation).emit();
+        return StatusCode::OK;
+    }
+    let envelope = envelope_for(&state.api, state.enrich_limit, body.to_vec(), Utc::now()).await;
+    publish(&state.publisher, &envelope).await
+}
+
+/// Publishes and turns the outcome into the ack (or not) SNS sees.
+async fn publish(publisher: &Publisher, envelope: &Envelope) -> StatusCode {
+    let message = Message::new(envelope.id.clone(), envelope.to_bytes())
+        .with_header("source", "nomis")
+        .with_header("message-type", envelope.message_type.as_str())
+        .with_header("content-type", envelope.content_type.as_str());
+    match publisher.publish(message).await {
+        Ok(published) => {
+            EnvelopePublished {
+                id: &envelope.id,
+                message_type: &envelope.message_type,
+                duplicate: published == Published::Duplicate,
+                error_code: context_error_code(envelope),
+            }
+            .emit();
+            StatusCode::OK
+        }
+        Err(err) => {
+            PublishFailed {
+                id: &envelope.id,
+                code: err.code(),
+            }
+            .emit();
+            match err {
+                BusError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            }
+        }
+    }
+}

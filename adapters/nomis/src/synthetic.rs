@@ -1,0 +1,385 @@
+//! A deterministic synthetic prison population: prisoners with plausible NOMIS records and
+//! alerts, each with a journey of offender events (reception from court, maybe a transfer,
+//! maybe a status change or a record update, then release), plus optional faults.
+//!
+//! Same seed, same population, byte for byte: randomness is a SplitMix64 seeded by the caller.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use crate::{
+    parse::utc_to_london,
+    population::{Expect, Population, Route, ScriptedNotification},
+    rng::SplitMix64,
+    sns::{ordered, sns_body},
+};
+
+/// Flaws added to a population on purpose.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Adds exactly four bad notifications: one malformed JSON body, one event about a prisoner
+    /// the Prison API does not know (404), one about a prisoner whose `full-status` always
+    /// answers 500, and one valid but oversized (~3 MB) notification.
+    pub bad_events: bool,
+}
+
+const MALE: &[&str] = &[
+    "JOHN", "DAVID", "MICHAEL", "JAMES", "DANIEL", "LIAM", "CONNOR", "RYAN",
+];
+const FEMALE: &[&str] = &[
+    "SARAH", "EMMA", "LAURA", "CHLOE", "JADE", "AMY", "KELLY", "LEANNE",
+];
+const SURNAMES: &[&str] = &[
+    "SMITH", "JONES", "TAYLOR", "BROWN", "WILSON", "EVANS", "THOMAS", "ROBERTS", "WALKER",
+];
+/// Moorland, Leeds, Birmingham, Wandsworth, Pentonville.
+const PRISONS: &[&str] = &["MDI", "LEI", "BMI", "WWI", "PVI"];
+/// `SHFCRT` appears in the real samples; the others are plausible court codes of that shape.
+const COURTS: &[&str] = &["SHFCRT", "LEEDCC", "BIRMCC", "WLDNMC"];
+const LEGAL: &[&str] = &["SENTENCED", "REMAND", "CONVICTED_UNSENTENCED", "RECALL"];
+/// (type, type description, code, code description), as NOMIS reference data has them.
+const ALERTS: &[(&str, &str, &str, &str)] = &[
+    ("H", "Self Harm", "HA", "ACCT Open (HMPS)"),
+    ("H", "Self Harm", "HC", "Self Harm - Custody"),
+    ("H", "Self Harm", "HS", "Self Harm - Community"),
+    ("M", "Medical", "HID", "Hidden disability"),
+    ("P", "MAPPA Case", "P0", "MAPPA Nominal"),
+    ("R", "Risk", "ROH", "OASys Serious Harm-High"),
+    ("R", "Risk", "RDV", "Domestic Violence Perpetrator"),
+    ("X", "Security", "XEL", "Escape List"),
+    ("X", "Security", "XSA", "Staff Assaulter"),
+];
+
+/// One synthetic prisoner.
+struct Person {
+    number: String,
+    booking: u64,
+    first: &'static str,
+    middle: &'static str,
+    last: &'static str,
+    dob: NaiveDate,
+    male: bool,
+}
+
+/// One offender event, before it is wrapped in a notification.
+struct Event {
+    at: DateTime<Utc>,
+    fields: Vec<(&'static str, Value)>,
+}
+
+impl Population {
+    /// `people` synthetic prisoners and their events, sorted by event time. Deterministic.
+    pub fn synthetic(seed: u64, people: usize) -> Self {
+        let mut rng = SplitMix64::new(seed);
+        let mut population = Self::new();
+        let mut events = Vec::new();
+        for index in 0..people {
+            let person = person(&mut rng, index);
+            events.extend(journey(&mut rng, &mut population, &person));
+        }
+        events.sort_by_key(|event| event.0);
+        for (_, label, body) in events {
+            population.add_notification(ScriptedNotification {
+                label,
+                body,
+                expect: Expect::Good,
+            });
+        }
+        population
+    }
+}
+
+fn person(rng: &mut SplitMix64, index: usize) -> Person {
+    // Letters Y and Z are kept for the fault prisoners, so a generated number never clashes.
+    let prefix = char::from(b'A' + u8::try_from(index / 10_000 % 24).unwrap_or(0));
+    let number = format!(
+        "{prefix}{:04}{}{}",
+        index % 10_000,
+        rng.letter(),
+        rng.letter()
+    );
+    let male = rng.chance(85);
+    let days = i64::try_from(rng.below(16_000)).unwrap_or(0);
+    let dob = NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or_default() + Duration::days(days);
+    Person {
+        number,
+        booking: 2_000_000 + index as u64,
+        first: rng.pick(if male { MALE } else { FEMALE }),
+        middle: rng.pick(if male { MALE } else { FEMALE }),
+        last: rng.pick(SURNAMES),
+        dob,
+        male,
+    }
+}
+
+/// Adds the person's routes and returns their notifications as (time, label, body).
+fn journey(
+    rng: &mut SplitMix64,
+    population: &mut Population,
+    p: &Person,
+) -> Vec<(DateTime<Utc>, String, Vec<u8>)> {
+    let base = DateTime::from_timestamp(1_704_067_200, 0).unwrap_or_default(); // 2024-01-01
+    let mut at = base + random_span(rng, 365 * 86_400);
+    let first_prison = rng.pick(PRISONS);
+    let mut events = vec![movement(
+        at,
+        p,
+        1,
+        rng.pick(COURTS),
+        first_prison,
+        "IN",
+        "ADM",
+    )];
+    let admitted = at;
+    let mut prison = first_prison;
+    if rng.chance(40) {
+        at += Duration::days(1) + random_span(rng, 60 * 86_400);
+        let to = rng.pick(PRISONS);
+        if to != prison {
+            events.push(movement(at, p, 2, prison, to, "IN", "TRN"));
+            prison = to;
+        }
+    }
+    if rng.chance(30) {
+        at += random_span(rng, 30 * 86_400);
+        events.push(status_changed(at, p));
+    }
+    if rng.chance(50) {
+        at += random_span(rng, 30 * 86_400);
+        events.push(offender_updated(at, p));
+    }
+    at += Duration::days(1) + random_span(rng, 120 * 86_400);
+    let seq = events.len() + 1;
+    events.push(movement(at, p, seq, prison, "OUT", "OUT", "REL"));
+    add_person_routes(rng, population, p, admitted, at);
+    events
+        .into_iter()
+        .map(|e| (e.at, label_of(&e), notification(rng, &e)))
+        .collect()
+}
+
+fn random_span(rng: &mut SplitMix64, seconds: u64) -> Duration {
+    let secs = i64::try_from(rng.below(seconds)).unwrap_or(0);
+    Duration::seconds(secs)
+        + Duration::microseconds(i64::try_from(rng.below(1_000_000)).unwrap_or(0))
+}
+
+fn label_of(event: &Event) -> String {
+    event
+        .fields
+        .first()
+        .and_then(|(_, v)| v.as_str())
+        .unwrap_or("event")
+        .to_owned()
+}
+
+fn event_time(at: DateTime<Utc>) -> Value {
+    Value::String(
+        utc_to_london(at)
+            .format("%Y-%m-%dT%H:%M:%S%.6f")
+            .to_string(),
+    )
+}
+
+fn movement(
+    at: DateTime<Utc>,
+    p: &Person,
+    seq: usize,
+    from: &str,
+    to: &str,
+    dir: &str,
+    kind: &str,
+) -> Event {
+    let fields = vec![
+        ("eventType", json!("EXTERNAL_MOVEMENT_RECORD-INSERTED")),
+        ("eventDatetime", event_time(at)),
+        ("bookingId", json!(p.booking)),
+        ("movementSeq", json!(seq)),
+        ("offenderIdDisplay", json!(p.number)),
+        ("fromAgencyLocationId", json!(from)),
+        ("toAgencyLocationId", json!(to)),
+        ("directionCode", json!(dir)),
+        ("movementType", json!(kind)),
+        ("nomisEventType", json!("M1_RESULT")),
+    ];
+    Event { at, fields }
+}
+
+fn status_changed(at: DateTime<Utc>, p: &Person) -> Event {
+    let fields = vec![
+        ("eventType", json!("IMPRISONMENT_STATUS-CHANGED")),
+        ("eventDatetime", event_time(at)),
+        ("bookingId", json!(p.booking)),
+        ("nomisEventType", json!("OFF_IMP_STAT_OASYS")),
+    ];
+    Event { at, fields }
+}
+
+fn offender_updated(at: DateTime<Utc>, p: &Person) -> Event {
+    let fields = vec![
+        ("eventType", json!("OFFENDER-UPDATED")),
+        ("eventDatetime", event_time(at)),
+        ("offenderIdDisplay", json!(p.number)),
+        ("nomisEventType", json!("S1_RESULT")),
+    ];
+    Event { at, fields }
+}
+
+/// The SNS notification carrying an event, shaped like a real HTTP(S) delivery.
+fn notification(rng: &mut SplitMix64, event: &Event) -> Vec<u8> {
+    sns_body(
+        rng,
+        event.at,
+        &label_of(event),
+        &ordered(&event.fields),
+        None,
+    )
+}
+
+fn add_person_routes(
+    rng: &mut SplitMix64,
+    population: &mut Population,
+    p: &Person,
+    admitted: DateTime<Utc>,
+    released: DateTime<Utc>,
+) {
+    let day = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+    let status = json!({
+        "nomsId": p.number, "bookingId": p.booking, "establishmentCode": "OUT",
+        "givenName1": p.first, "givenName2": p.middle, "lastName": p.last,
+        "dateOfBirth": p.dob.to_string(), "gender": if p.male { "Male" } else { "Female" },
+        "englishSpeaking": rng.chance(90), "bookingBeginDate": day(admitted),
+        "admissionDate": day(admitted), "releaseDate": day(released),
+        "categoryCode": rng.pick(&["B", "C", "D"]), "communityStatus": "INACTIVE OUT",
+        "legalStatus": rng.pick(LEGAL),
+    });
+    population.add_route(Route::json(
+        format!("/api/prisoners/{}/full-status", p.number),
+        200,
+        &status,
+    ));
+    let booking = json!({
+        "bookingId": p.booking, "bookingNo": format!("{:05}{}", p.booking % 100_000, rng.letter()),
+        "offenderNo": p.number, "firstName": p.first, "lastName": p.last, "agencyId": "OUT",
+        "activeFlag": false, "dateOfBirth": p.dob.to_string(),
+    });
+    population.add_route(Route::json(
+        format!("/api/bookings/{}", p.booking),
+        200,
+        &booking,
+    ));
+    population.add_route(Route::json(
+        format!("/api/bookings/offenderNo/{}", p.number),
+        200,
+        &booking,
+    ));
+    let alerts = alerts(rng, p, admitted);
+    population.add_route(Route::json(
+        format!("/api/bookings/{}/alerts", p.booking),
+        200,
+        &alerts,
+    ));
+}
+
+fn alerts(rng: &mut SplitMix64, p: &Person, admitted: DateTime<Utc>) -> Value {
+    let count = rng.below(4);
+    let alerts: Vec<Value> = (0..count)
+        .map(|n| {
+            let (kind, kind_text, code, code_text) = rng.pick(ALERTS);
+            let active = rng.chance(70);
+            json!({
+                "alertId": n + 1, "bookingId": p.booking, "offenderNo": p.number,
+                "alertType": kind, "alertTypeDescription": kind_text,
+                "alertCode": code, "alertCodeDescription": code_text,
+                "comment": "Synthetic alert.",
+                "dateCreated": admitted.format("%Y-%m-%d").to_string(),
+                "expired": !active, "active": active,
+            })
+        })
+        .collect();
+    Value::Array(alerts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{client::PrisonNumber, parse::parse_notification};
+
+    #[test]
+    fn same_seed_same_population_other_seed_other_population() {
+        let a = Population::synthetic(42, 25);
+        assert_eq!(a, Population::synthetic(42, 25));
+        assert_ne!(a, Population::synthetic(43, 25));
+        assert!(
+            a.expected().sent >= 50,
+            "two to five events each: {:?}",
+            a.expected()
+        );
+        assert_eq!(a.expected().bad, 0);
+    }
+
+    #[test]
+    fn every_event_parses_and_is_answerable_in_time_order() {
+        let population = Population::synthetic(7, 40);
+        let mut last = None;
+        for n in population.notifications() {
+            let parsed = parse_notification(&n.body).unwrap();
+            let at = parsed.event.event_time.clone().unwrap().unwrap();
+            assert!(last.is_none_or(|last| last <= at), "{}", n.label);
+            last = Some(at);
+            let booking = parsed.event.booking_id;
+            let number = match &parsed.event.prison_number {
+                Some(number) => number.expose().clone(),
+                None => booking_owner(&population, booking.unwrap()),
+            };
+            PrisonNumber::parse(&number).unwrap();
+            let status =
+                population.lookup("GET", &format!("/api/prisoners/{number}/full-status"), &[]);
+            let record: Value = serde_json::from_slice(&status.unwrap().body).unwrap();
+            let booking = booking.or(record["bookingId"].as_u64()).unwrap();
+            let alerts = population.lookup("GET", &format!("/api/bookings/{booking}/alerts"), &[]);
+            assert!(
+                serde_json::from_slice::<Value>(&alerts.unwrap().body)
+                    .unwrap()
+                    .is_array()
+            );
+        }
+    }
+
+    fn booking_owner(population: &Population, booking: u64) -> String {
+        let route = population
+            .lookup("GET", &format!("/api/bookings/{booking}"), &[])
+            .unwrap();
+        let record: Value = serde_json::from_slice(&route.body).unwrap();
+        record["offenderNo"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn journeys_start_with_reception_and_end_with_release() {
+        let population = Population::synthetic(11, 30);
+        let movements: Vec<Value> = population
+            .notifications()
+            .iter()
+            .map(|n| parse_notification(&n.body).unwrap().message.into_inner())
+            .map(|m| serde_json::from_str(&m).unwrap())
+            .filter(|m: &Value| m["eventType"] == "EXTERNAL_MOVEMENT_RECORD-INSERTED")
+            .collect();
+        let kinds = |kind: &str| {
+            movements
+                .iter()
+                .filter(|m| m["movementType"] == kind)
+                .count()
+        };
+        assert_eq!(kinds("ADM"), 30);
+        assert_eq!(kinds("REL"), 30);
+        for m in movements.iter().filter(|m| m["movementType"] == "REL") {
+            assert_eq!(
+                (
+                    m["directionCode"].as_str(),
+                    m["toAgencyLocationId"].as_str()
+                ),
+                (Some("OUT"), Some("OUT"))
+            );
+        }
+    }
+}

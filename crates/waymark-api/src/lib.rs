@@ -1,0 +1,95 @@
+//! The HTTP API of a hub process. In this version: liveness and readiness (`/health`), the
+//! quarantine list for integration engineers (`/admin/quarantine`, reasons only, never content)
+//! and the FHIR `CapabilityStatement` (`/fhir/metadata`). The FHIR API, authentication and audit
+//! grow here (issue 10).
+//!
+//! Every error is a FHIR `OperationOutcome`; errors become responses only in this crate. Must
+//! never return stored content without the policy engine (there is no such route yet).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use waymark_core::ErrorCode;
+use waymark_fhir::OperationOutcome;
+use waymark_store::{Store, StoreError};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+}
+
+/// The API's routes, for `axum::serve` or for tests with `oneshot`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/admin/quarantine", get(quarantine))
+        .route("/fhir/metadata", get(metadata))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn health(State(state): State<ApiState>) -> Response {
+    match state.store.counts().await {
+        Ok(counts) => Json(json!({ "status": "ok", "store": counts })).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<u32>,
+}
+
+async fn quarantine(State(state): State<ApiState>, Query(q): Query<Limit>) -> Response {
+    let limit = q.limit.unwrap_or(100).min(1000);
+    match state.store.quarantined(limit).await {
+        Ok(entries) => Json(json!({ "entries": entries })).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+async fn metadata() -> Json<Value> {
+    Json(json!({
+        "resourceType": "CapabilityStatement",
+        "status": "draft",
+        "date": "2026-11-21",
+        "kind": "instance",
+        "software": { "name": "Waymark", "version": env!("CARGO_PKG_VERSION") },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json"],
+        "rest": [{ "mode": "server" }],
+    }))
+}
+
+async fn not_found() -> Response {
+    let issue = waymark_fhir::Issue::error(
+        waymark_core::IssueType::NotFound,
+        "api.not-found",
+        "no such endpoint",
+    );
+    outcome(StatusCode::NOT_FOUND, &OperationOutcome::single(issue))
+}
+
+fn store_error(err: &StoreError) -> Response {
+    let status = if err.is_transient() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    outcome(status, &OperationOutcome::from_error(err))
+}
+
+fn outcome(status: StatusCode, oo: &OperationOutcome) -> Response {
+    (status, [("content-type", "application/fhir+json")], oo.to_json().to_string()).into_response()
+}

@@ -1,0 +1,22 @@
+//! The shared vocabulary of Waymark: the [`Envelope`] every source message travels in, the
+//! [`SourceSystem`]s, the [`Role`]s and [`DataClass`]es the policy is written against, the
+//! [`Sensitive`] wrapper that keeps patient data out of logs, and the [`ErrorCode`] trait every
+//! crate's error implements.
+//!
+//! This crate must never do IO, read the clock or hold global state: it is depended on by every
+//! other crate, pure ones included.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod envelope;
+mod error;
+mod labels;
+mod role;
+mod sensitive;
+mod source;
+
+pub use envelope::{checksum, Envelope, EnvelopeError, MessageId, NewEnvelope, ENVELOPE_VERSION};
+pub use error::{ErrorCode, IssueType};
+pub use labels::{Confidentiality, DataClass, CONFIDENTIALITY_SYSTEM, DATA_CLASS_SYSTEM};
+pub use role::{Role, UnknownRole};
+pub use sensitive::Sensitive;
+pub use source::{SourceSystem, UnknownSource};

@@ -1,0 +1,92 @@
+//! The only way onto a delivery queue.
+
+use waymark_bus::{Bus, BusError, Message, Published};
+use waymark_core::{ErrorCode, IssueType};
+use waymark_policy::Releasable;
+
+use crate::{EventMeta, Subscription, notification_bundle, queue_name};
+
+/// Why a notification was not enqueued. Names subscriptions and codes, never patient data.
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    /// The subscription is disabled.
+    #[error("subscription `{0}` is disabled")]
+    Disabled(String),
+    /// The bundle was released to a different recipient than the subscription's.
+    #[error("the bundle was released to a different recipient than subscription `{0}`'s")]
+    RecipientMismatch(String),
+    /// The event is about a different Patient than the released bundle.
+    #[error(
+        "the event for subscription `{0}` is about a different Patient than the released bundle"
+    )]
+    PatientMismatch(String),
+    /// The event's topic is not the subscription's.
+    #[error("event topic `{topic}` is not the topic of subscription `{subscription}`")]
+    TopicMismatch {
+        /// The subscription.
+        subscription: String,
+        /// The event's topic.
+        topic: String,
+    },
+    /// The bus failed.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+impl ErrorCode for EnqueueError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Disabled(_) => "delivery.disabled",
+            Self::RecipientMismatch(_) => "delivery.recipient-mismatch",
+            Self::PatientMismatch(_) => "delivery.patient-mismatch",
+            Self::TopicMismatch { .. } => "delivery.topic-mismatch",
+            Self::Bus(e) => e.code(),
+        }
+    }
+
+    fn issue_type(&self) -> IssueType {
+        match self {
+            Self::Bus(e) => e.issue_type(),
+            Self::Disabled(_) => IssueType::Processing,
+            _ => IssueType::Forbidden,
+        }
+    }
+}
+
+/// Puts the notification of `event` for `sub` on the subscription's queue.
+///
+/// Takes the [`Releasable`] by value: only what the policy released to this subscription's
+/// recipient can be enqueued. The message id is `event.event_id.child(sub.id)`, so enqueueing the
+/// same event again is a no-op ([`Published::Duplicate`]); the key is the Patient id, so one
+/// person's notifications are delivered in order; headers `topic` and `event-number`.
+pub async fn enqueue(
+    bus: &dyn Bus,
+    sub: &Subscription,
+    event: &EventMeta,
+    releasable: Releasable,
+) -> Result<Published, EnqueueError> {
+    if !sub.enabled {
+        return Err(EnqueueError::Disabled(sub.id.clone()));
+    }
+    if releasable.recipient() != &sub.recipient {
+        return Err(EnqueueError::RecipientMismatch(sub.id.clone()));
+    }
+    if releasable.patient_id() != event.patient_id {
+        return Err(EnqueueError::PatientMismatch(sub.id.clone()));
+    }
+    if event.topic != sub.topic {
+        let topic = event.topic.clone();
+        return Err(EnqueueError::TopicMismatch {
+            subscription: sub.id.clone(),
+            topic,
+        });
+    }
+    let body = notification_bundle(sub, event, Some(&releasable))
+        .to_string()
+        .into_bytes();
+    let message = Message::new(event.event_id.child(&sub.id), body)
+        .with_key(releasable.patient_id())
+        .with_header("topic", &event.topic)
+        .with_header("event-number", event.event_number.to_string());
+    Ok(bus.publish(&queue_name(&sub.id), message).await?)
+}

@@ -1,0 +1,119 @@
+//! Notification bundles in the Subscriptions R5 Backport R4 shape: a `history` Bundle whose first
+//! entry is a `Parameters` subscription status.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use waymark_core::MessageId;
+use waymark_policy::Releasable;
+
+use crate::{PayloadMode, Subscription};
+
+/// Canonical base of the hub's SubscriptionTopics: `<TOPIC_BASE><topic>`.
+pub const TOPIC_BASE: &str = "https://fhir.waymark.org.uk/SubscriptionTopic/";
+
+const NOTIFICATION_PROFILE: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-notification-r4";
+const STATUS_PROFILE: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-status-r4";
+
+/// One topic event, as numbered for one subscription. Holds no patient data (the patient id is
+/// hub-generated).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMeta {
+    /// The event's stable id; each subscription's notification id is derived from it.
+    pub event_id: MessageId,
+    /// This subscription's sequence number for the event (1, 2, 3, ...), so the subscriber can
+    /// detect gaps.
+    pub event_number: u64,
+    /// The topic, e.g. `prison.reception`.
+    pub topic: String,
+    /// When the event happened.
+    pub timestamp: DateTime<Utc>,
+    /// The id of the Patient the event is about.
+    pub patient_id: String,
+}
+
+/// The notification bundle for `event` on `sub`: the status entry, then in `full-resource` mode
+/// the released resources. Deterministic: the same inputs give the same bytes.
+pub fn notification_bundle(
+    sub: &Subscription,
+    event: &EventMeta,
+    releasable: Option<&Releasable>,
+) -> Value {
+    let notification_id = event.event_id.child(&sub.id);
+    let timestamp = event.timestamp.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let mut entries = vec![status_entry(sub, event, &notification_id, &timestamp)];
+    let mut bundle = json!({
+        "resourceType": "Bundle",
+        "id": notification_id.as_str(),
+        "meta": { "profile": [NOTIFICATION_PROFILE] },
+        "type": "history",
+        "timestamp": timestamp,
+    });
+    if let (PayloadMode::FullResource, Some(released)) = (sub.payload, releasable) {
+        entries.extend(released_entries(released.bundle()).map(history_entry));
+        if let Some(security) = released.bundle()["meta"].get("security") {
+            bundle["meta"]["security"] = security.clone();
+        }
+    }
+    bundle["entry"] = Value::Array(entries);
+    bundle
+}
+
+fn status_entry(
+    sub: &Subscription,
+    event: &EventMeta,
+    notification_id: &MessageId,
+    timestamp: &str,
+) -> Value {
+    let status_id = notification_id.child("status");
+    let number = event.event_number.to_string();
+    json!({
+        "fullUrl": format!("urn:uuid:{status_id}"),
+        "resource": {
+            "resourceType": "Parameters",
+            "id": status_id.as_str(),
+            "meta": { "profile": [STATUS_PROFILE] },
+            "parameter": [
+                { "name": "subscription",
+                  "valueReference": { "reference": format!("Subscription/{}", sub.id) } },
+                { "name": "topic", "valueCanonical": format!("{TOPIC_BASE}{}", event.topic) },
+                { "name": "status", "valueCode": "active" },
+                { "name": "type", "valueCode": "event-notification" },
+                { "name": "events-since-subscription-start", "valueString": number },
+                { "name": "notification-event", "part": [
+                    { "name": "event-number", "valueString": number },
+                    { "name": "timestamp", "valueInstant": timestamp },
+                    { "name": "focus", "valueReference": {
+                        "reference": format!("Patient/{}", event.patient_id), "type": "Patient" } },
+                ] },
+            ],
+        },
+        "request": { "method": "GET", "url": format!("Subscription/{}/$status", sub.id) },
+        "response": { "status": "200" },
+    })
+}
+
+/// The entries of a released bundle, with their fullUrls.
+fn released_entries(bundle: &Value) -> impl Iterator<Item = &Value> {
+    bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.get("resource").is_some())
+}
+
+/// A released entry as a `history` entry (which needs `request` and `response`).
+fn history_entry(entry: &Value) -> Value {
+    let resource = &entry["resource"];
+    let url = format!(
+        "{}/{}",
+        resource["resourceType"].as_str().unwrap_or_default(),
+        resource["id"].as_str().unwrap_or_default()
+    );
+    json!({
+        "fullUrl": entry["fullUrl"],
+        "resource": resource,
+        "request": { "method": "PUT", "url": url },
+        "response": { "status": "200" },
+    })
+}

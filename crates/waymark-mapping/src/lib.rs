@@ -1,0 +1,1 @@
+//! Loads jq mappings from mappings/ and runs them with jaq. Pure after loading.

@@ -1,0 +1,28 @@
+//! The stage workers: thin IO shells around the pure crates, one per stage after ingest.
+//!
+//! `map` turns envelopes into validated canonical bundles (or quarantine entries), `record` links
+//! them to a person and raises the pathway event, `release` runs the policy engine for each
+//! matching subscription and puts the [`Releasable`](waymark_policy::Releasable) result on that
+//! subscription's queue, and `deliver` (in `waymark-delivery`) sends it.
+//!
+//! Every worker acks only after its effect is durable, and every effect is keyed by a stable id,
+//! so a redelivery is a no-op. Workers never log patient data: only ids, codes and counts.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod hub;
+mod map;
+mod quarantine;
+mod queues;
+mod record;
+mod release;
+mod telemetry;
+mod worker;
+
+pub use hub::{Hub, HubParts};
+pub use map::{MapStage, map_envelope};
+pub use quarantine::Refusal;
+pub use queues::{INGEST, RECORD, RELEASE, declare_all};
+pub use record::{RecordStage, strong_identifiers};
+pub use release::{EVERY_CHANGE, ReleaseStage, wants};
+pub use telemetry::{PipelineEvent, Telemetry};
+pub use worker::{Handler, Step, run_worker};

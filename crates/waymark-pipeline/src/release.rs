@@ -1,0 +1,129 @@
+//! The release stage: for each event and each matching subscription, ask the policy engine
+//! what that recipient may receive and queue the result for delivery.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::Value;
+use waymark_bus::{Bus, Delivery};
+use waymark_core::ErrorCode;
+use waymark_delivery::{EventMeta, Subscription};
+use waymark_policy::Policy;
+use waymark_profile::{CanonicalBundle, Validator};
+use waymark_store::{PathwayEvent, Store};
+
+use crate::{
+    PipelineEvent, Step, Telemetry,
+    quarantine::{self, Refusal, Refused},
+    worker::{Handler, transient_backoff},
+};
+
+/// The topic that matches every change to a person's record.
+pub const EVERY_CHANGE: &str = "record.updated";
+
+/// Whether a subscription wants an event of `topic`.
+pub fn wants(subscription: &Subscription, topic: &str) -> bool {
+    subscription.enabled && (subscription.topic == topic || subscription.topic == EVERY_CHANGE)
+}
+
+#[derive(Deserialize)]
+struct ReleaseMessage {
+    event: PathwayEvent,
+    bundle: Value,
+}
+
+/// The release stage worker.
+pub struct ReleaseStage {
+    /// Re-checks what it reads from the bus.
+    pub validator: Arc<Validator>,
+    /// The role policy.
+    pub policy: Arc<Policy>,
+    /// Active subscriptions.
+    pub subscriptions: Arc<Vec<Subscription>>,
+    /// Event numbers and quarantine.
+    pub store: Arc<dyn Store>,
+    /// Where delivery queues live.
+    pub bus: Arc<dyn Bus>,
+    /// Telemetry.
+    pub telemetry: Telemetry,
+}
+
+#[async_trait]
+impl Handler for ReleaseStage {
+    async fn handle(&self, delivery: &Delivery) -> Step {
+        let bytes = delivery.message.body.expose();
+        let refused = Refused { id: &delivery.message.id, envelope: None, original: bytes };
+        let msg: ReleaseMessage = match serde_json::from_slice(bytes) {
+            Ok(msg) => msg,
+            Err(_) => {
+                let refusal = Refusal { code: "release.decode".to_owned(), outcome: Default::default() };
+                return self.refuse(refused, refusal, delivery.attempt).await;
+            }
+        };
+        let bundle = match self.validator.validate(msg.bundle) {
+            Ok(bundle) => bundle,
+            Err(outcome) => {
+                let refusal = Refusal { code: "profile.invalid".to_owned(), outcome };
+                return self.refuse(refused, refusal, delivery.attempt).await;
+            }
+        };
+        for sub in self.subscriptions.iter().filter(|s| wants(s, &msg.event.topic)) {
+            if let Err(step) = self.release_to(sub, &msg.event, &bundle, delivery.attempt).await {
+                return step;
+            }
+        }
+        Step::Done
+    }
+}
+
+impl ReleaseStage {
+    /// Releases one event to one subscription; `Err` carries the retry step on a transient fault.
+    async fn release_to(
+        &self,
+        sub: &Subscription,
+        event: &PathwayEvent,
+        bundle: &CanonicalBundle,
+        attempt: u32,
+    ) -> Result<(), Step> {
+        let releasable = match self.policy.release(bundle, &sub.recipient) {
+            Ok(releasable) => releasable,
+            Err(err) => {
+                self.telemetry.emit(PipelineEvent::NotReleased {
+                    event_id: event.event_id.clone(),
+                    subscription: sub.id.clone(),
+                    code: err.code().to_owned(),
+                });
+                return Ok(());
+            }
+        };
+        let retry = |err: &dyn std::fmt::Display| {
+            tracing::warn!(event_id = %event.event_id, subscription = %sub.id, error = %err, "release failed");
+            Step::Retry(transient_backoff(attempt))
+        };
+        let number = self.store.event_number(&sub.id, &event.event_id).await.map_err(|e| retry(&e))?;
+        let meta = EventMeta {
+            event_id: event.event_id.clone(),
+            event_number: number,
+            topic: event.topic.clone(),
+            timestamp: event.event_time,
+            patient_id: releasable.patient_id().to_owned(),
+        };
+        let withheld = releasable.manifest().withheld.len();
+        waymark_delivery::enqueue(self.bus.as_ref(), sub, &meta, releasable)
+            .await
+            .map_err(|e| retry(&e))?;
+        self.telemetry.emit(PipelineEvent::Released {
+            event_id: event.event_id.clone(),
+            subscription: sub.id.clone(),
+            event_number: number,
+            withheld,
+        });
+        Ok(())
+    }
+
+    async fn refuse(&self, refused: Refused<'_>, refusal: Refusal, attempt: u32) -> Step {
+        quarantine::keep(self.store.as_ref(), &self.telemetry, "release", refused, refusal, attempt)
+            .await
+    }
+}

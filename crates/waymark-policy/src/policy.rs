@@ -1,0 +1,467 @@
+//! The role policy: which data classes each role may receive, and under which legal basis.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    str::FromStr,
+};
+
+use serde::{Deserialize, Serialize};
+use waymark_core::{DataClass, Role};
+
+use crate::PolicyError;
+
+/// The policy file format version this build reads.
+pub const POLICY_VERSION: u32 = 1;
+
+/// The lawful basis a data class is released under (dataset.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LegalBasis {
+    /// `direct-care`: the recipient provides care to the person.
+    DirectCare,
+    /// `statutory-duty`: a duty in law (e.g. PACE Code C, MAPPA).
+    StatutoryDuty,
+    /// `care-of-the-state`: the person is in the care of the state (prison).
+    CareOfTheState,
+    /// `vital-interests`: to protect someone's life.
+    VitalInterests,
+    /// `consent`: only when the person has consented; otherwise nothing of the class is released.
+    Consent,
+}
+
+impl LegalBasis {
+    /// Every basis, in a fixed order.
+    pub const ALL: &'static [Self] = &[
+        Self::DirectCare,
+        Self::StatutoryDuty,
+        Self::CareOfTheState,
+        Self::VitalInterests,
+        Self::Consent,
+    ];
+
+    /// The code used in the policy file and the manifest.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::DirectCare => "direct-care",
+            Self::StatutoryDuty => "statutory-duty",
+            Self::CareOfTheState => "care-of-the-state",
+            Self::VitalInterests => "vital-interests",
+            Self::Consent => "consent",
+        }
+    }
+}
+
+impl fmt::Display for LegalBasis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for LegalBasis {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.iter().copied().find(|b| b.code() == s).ok_or(())
+    }
+}
+
+/// One data class granted to a role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    /// The class.
+    pub class: DataClass,
+    /// Why it may be released.
+    pub basis: LegalBasis,
+    /// Only a registered professional acting in the role receives it.
+    pub registered_only: bool,
+}
+
+/// Why a data class is not released to a recipient; part of the manifest rule name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The role is not granted the class (or the policy says it never sees it).
+    NotPermitted,
+    /// Granted only to registered professionals, and the recipient is not registered.
+    RegisteredOnly,
+    /// Granted on the basis of consent, and the person has not consented.
+    ConsentRequired,
+}
+
+impl Refusal {
+    /// The code used in rule names.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotPermitted => "not-permitted",
+            Self::RegisteredOnly => "registered-only",
+            Self::ConsentRequired => "consent-required",
+        }
+    }
+}
+
+/// One role's entry in the policy.
+#[derive(Clone, Debug)]
+pub struct RolePolicy {
+    grants: BTreeMap<DataClass, Grant>,
+    never: BTreeSet<DataClass>,
+    who: String,
+    note: String,
+}
+
+impl RolePolicy {
+    /// Every grant, by class.
+    pub fn grants(&self) -> impl Iterator<Item = &Grant> {
+        self.grants.values()
+    }
+
+    /// What the dataset brief says the role never sees.
+    pub fn never(&self) -> &BTreeSet<DataClass> {
+        &self.never
+    }
+
+    /// Who acts in the role (for reviewers).
+    pub fn who(&self) -> &str {
+        &self.who
+    }
+
+    /// The reviewer's note.
+    pub fn note(&self) -> &str {
+        &self.note
+    }
+
+    /// Whether `class` may be released, and on which basis.
+    pub fn decide(
+        &self,
+        class: DataClass,
+        registered: bool,
+        consented: &BTreeSet<DataClass>,
+    ) -> Result<LegalBasis, Refusal> {
+        let grant = self.grants.get(&class).ok_or(Refusal::NotPermitted)?;
+        if grant.registered_only && !registered {
+            return Err(Refusal::RegisteredOnly);
+        }
+        if grant.basis == LegalBasis::Consent && !consented.contains(&class) {
+            return Err(Refusal::ConsentRequired);
+        }
+        Ok(grant.basis)
+    }
+}
+
+/// The role policy: one [`RolePolicy`] per [`Role`].
+#[derive(Clone, Debug)]
+pub struct Policy {
+    version: u32,
+    name: String,
+    roles: BTreeMap<Role, RolePolicy>,
+}
+
+const BUILTIN: &str = include_str!("../../../profiles/hjmd/role-policy.json");
+
+impl Policy {
+    /// The default HJMD policy, `profiles/hjmd/role-policy.json`, compiled in.
+    pub fn builtin() -> Result<Self, PolicyError> {
+        Self::from_json(BUILTIN)
+    }
+
+    /// The text of the built-in policy file.
+    pub fn builtin_json() -> &'static str {
+        BUILTIN
+    }
+
+    /// Loads and checks a policy file: version 1, every role exactly once, known classes and
+    /// bases, no class granted twice, no class both granted and listed under `never`.
+    pub fn from_json(text: &str) -> Result<Self, PolicyError> {
+        let raw: RawPolicy =
+            serde_json::from_str(text).map_err(|e| PolicyError::Malformed(e.to_string()))?;
+        match raw.version {
+            None => return Err(PolicyError::MissingVersion),
+            Some(POLICY_VERSION) => {}
+            Some(other) => return Err(PolicyError::UnsupportedVersion(other)),
+        }
+        let mut roles = BTreeMap::new();
+        for entry in raw.roles {
+            let (role, policy) = entry.check()?;
+            if roles.insert(role, policy).is_some() {
+                return Err(PolicyError::DuplicateRole(role));
+            }
+        }
+        if let Some(missing) = Role::ALL.iter().find(|r| !roles.contains_key(r)) {
+            return Err(PolicyError::MissingRole(*missing));
+        }
+        Ok(Self {
+            version: POLICY_VERSION,
+            name: raw.name,
+            roles,
+        })
+    }
+
+    /// The file format version.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The policy's name, as written in the file.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The entry for `role`.
+    pub fn role(&self, role: Role) -> Option<&RolePolicy> {
+        self.roles.get(&role)
+    }
+
+    /// Whether `class` may be released to a recipient in `role`, and on which basis.
+    /// `consented` holds the classes the person has consented to this recipient seeing.
+    pub fn decide(
+        &self,
+        role: Role,
+        registered: bool,
+        consented: &BTreeSet<DataClass>,
+        class: DataClass,
+    ) -> Result<LegalBasis, Refusal> {
+        self.role(role)
+            .ok_or(Refusal::NotPermitted)
+            .and_then(|r| r.decide(class, registered, consented))
+    }
+
+    /// Every class a recipient in `role` may receive now, with its basis.
+    pub fn permitted(
+        &self,
+        role: Role,
+        registered: bool,
+        consented: &BTreeSet<DataClass>,
+    ) -> BTreeMap<DataClass, LegalBasis> {
+        DataClass::ALL
+            .iter()
+            .filter_map(|c| Some((*c, self.decide(role, registered, consented, *c).ok()?)))
+            .collect()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    version: Option<u32>,
+    #[serde(default)]
+    name: String,
+    #[serde(default, rename = "source")]
+    _source: Option<String>,
+    #[serde(default, rename = "how-to-read")]
+    _how_to_read: Vec<String>,
+    roles: Vec<RawRole>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRole {
+    role: String,
+    #[serde(default)]
+    who: String,
+    grants: Vec<RawGrant>,
+    #[serde(default)]
+    never: Vec<String>,
+    #[serde(default)]
+    note: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrant {
+    class: String,
+    basis: String,
+    #[serde(default, rename = "registered-only")]
+    registered_only: bool,
+}
+
+impl RawRole {
+    fn check(self) -> Result<(Role, RolePolicy), PolicyError> {
+        let role: Role = self
+            .role
+            .parse()
+            .map_err(|_| PolicyError::UnknownRole(self.role))?;
+        let class = |name: String| {
+            name.parse::<DataClass>()
+                .map_err(|_| PolicyError::UnknownClass { role, class: name })
+        };
+        let mut grants = BTreeMap::new();
+        for g in self.grants {
+            let basis = g
+                .basis
+                .parse::<LegalBasis>()
+                .map_err(|()| PolicyError::UnknownBasis {
+                    role,
+                    basis: g.basis,
+                })?;
+            let grant = Grant {
+                class: class(g.class)?,
+                basis,
+                registered_only: g.registered_only,
+            };
+            if grants.insert(grant.class, grant).is_some() {
+                return Err(PolicyError::DuplicateGrant {
+                    role,
+                    class: grant.class,
+                });
+            }
+        }
+        let mut never = BTreeSet::new();
+        for name in self.never {
+            let c = class(name)?;
+            if !never.insert(c) {
+                return Err(PolicyError::DuplicateNever { role, class: c });
+            }
+            if grants.contains_key(&c) {
+                return Err(PolicyError::Contradiction { role, class: c });
+            }
+        }
+        Ok((
+            role,
+            RolePolicy {
+                grants,
+                never,
+                who: self.who,
+                note: self.note,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use waymark_core::ErrorCode;
+
+    use super::*;
+
+    fn builtin() -> Value {
+        serde_json::from_str(BUILTIN).unwrap()
+    }
+
+    fn role_entry<'a>(policy: &'a mut Value, role: &str) -> &'a mut Value {
+        policy["roles"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|r| r["role"] == role)
+            .unwrap()
+    }
+
+    /// Applies `edit` to the built-in policy and expects `from_json` to fail with `code`.
+    fn check(edit: impl FnOnce(&mut Value), code: &str) {
+        let mut policy = builtin();
+        edit(&mut policy);
+        let err = Policy::from_json(&policy.to_string()).unwrap_err();
+        assert_eq!(err.code(), code, "{err}");
+    }
+
+    #[test]
+    fn builtin_loads_with_every_role() {
+        let policy = Policy::builtin().unwrap();
+        assert_eq!(policy.version(), 1);
+        assert_eq!(policy.name(), "hjmd-default-role-policy");
+        for role in Role::ALL {
+            assert!(!policy.role(*role).unwrap().who().is_empty(), "{role}");
+        }
+    }
+
+    #[test]
+    fn named_errors_for_bad_policies() {
+        check(
+            |p| drop(p.as_object_mut().unwrap().remove("version")),
+            "policy.missing-version",
+        );
+        check(|p| p["version"] = json!(2), "policy.version");
+        check(
+            |p| p["roles"][0]["role"] = json!("sergeant"),
+            "policy.unknown-role",
+        );
+        check(
+            |p| p["roles"][0]["grants"][0]["class"] = json!("diagnosis"),
+            "policy.unknown-class",
+        );
+        check(
+            |p| p["roles"][0]["never"][0] = json!("diagnosis"),
+            "policy.unknown-class",
+        );
+        check(
+            |p| p["roles"][0]["grants"][0]["basis"] = json!("because"),
+            "policy.unknown-basis",
+        );
+        check(
+            |p| p["roles"][1]["role"] = json!("custody-officer"),
+            "policy.duplicate-role",
+        );
+        check(
+            |p| drop(p["roles"].as_array_mut().unwrap().pop()),
+            "policy.missing-role",
+        );
+        check(|p| p["surprise"] = json!(true), "policy.malformed");
+        check(
+            |p| p["roles"][0]["grants"][0]["registered"] = json!(true),
+            "policy.malformed",
+        );
+        check(
+            |p| {
+                let grants = role_entry(p, "probation")["grants"].as_array_mut().unwrap();
+                grants.push(json!({"class": "identity", "basis": "consent"}));
+            },
+            "policy.duplicate-grant",
+        );
+        check(
+            |p| {
+                let grants = role_entry(p, "probation")["grants"].as_array_mut().unwrap();
+                grants.push(json!({"class": "mh-clinical", "basis": "statutory-duty"}));
+            },
+            "policy.contradiction",
+        );
+        check(
+            |p| {
+                role_entry(p, "probation")["never"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("medication"))
+            },
+            "policy.duplicate-never",
+        );
+        assert_eq!(
+            Policy::from_json("not json").unwrap_err().code(),
+            "policy.malformed"
+        );
+    }
+
+    #[test]
+    fn decisions_name_their_refusal() {
+        let policy = Policy::builtin().unwrap();
+        let none = BTreeSet::new();
+        let ld = |registered| {
+            policy.decide(
+                Role::LiaisonDiversion,
+                registered,
+                &none,
+                DataClass::MhClinical,
+            )
+        };
+        assert_eq!(ld(true), Ok(LegalBasis::DirectCare));
+        assert_eq!(ld(false), Err(Refusal::RegisteredOnly));
+        let gp = |consented: &BTreeSet<DataClass>| {
+            policy.decide(Role::Gp, false, consented, DataClass::Detention)
+        };
+        assert_eq!(gp(&none), Err(Refusal::ConsentRequired));
+        assert_eq!(gp(&[DataClass::Detention].into()), Ok(LegalBasis::Consent));
+        let probation = policy.decide(Role::Probation, true, &none, DataClass::Medication);
+        assert_eq!(probation, Err(Refusal::NotPermitted));
+    }
+
+    #[test]
+    fn probation_is_never_granted_a_clinical_class() {
+        let policy = Policy::builtin().unwrap();
+        let probation = policy.role(Role::Probation).unwrap();
+        assert!(probation.grants().all(|g| !g.class.is_clinical()));
+        let clinical: BTreeSet<DataClass> = DataClass::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.is_clinical())
+            .collect();
+        assert_eq!(probation.never(), &clinical);
+    }
+}

@@ -1,0 +1,82 @@
+//! The store: persons and their identity links, the longitudinal record with provenance, the
+//! quarantine, pathway events and per-subscription event numbers.
+//!
+//! [`Store`] is the one trait; [`SqliteStore`] is the embedded implementation (PostgreSQL comes
+//! with its own implementation of the same trait). Every write is keyed by a stable id, so
+//! applying the same message twice is a no-op.
+//!
+//! This crate must never interpret FHIR beyond what it is handed, and never log stored content.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod model;
+mod sqlite;
+
+pub use model::{
+    Counts, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, RecordOutcome,
+    StrongId,
+};
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use waymark_core::{ErrorCode, IssueType, MessageId};
+
+/// What can go wrong in a store. Messages never contain stored content.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed; retry later.
+    #[error("store backend failed: {0}")]
+    Backend(String),
+    /// The record names no strong identifier, so it cannot be linked to a person.
+    #[error("record `{0}` carries no strong identifier")]
+    NoIdentifier(MessageId),
+    /// Two strong identifiers in one record point at two different persons.
+    #[error("record `{0}` links identifiers that belong to two different persons")]
+    ConflictingIdentity(MessageId),
+}
+
+impl ErrorCode for StoreError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Backend(_) => "store.backend",
+            Self::NoIdentifier(_) => "store.no-identifier",
+            Self::ConflictingIdentity(_) => "store.conflicting-identity",
+        }
+    }
+
+    fn issue_type(&self) -> IssueType {
+        match self {
+            Self::Backend(_) => IssueType::Transient,
+            Self::NoIdentifier(_) => IssueType::Required,
+            Self::ConflictingIdentity(_) => IssueType::Processing,
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Backend(e.to_string())
+    }
+}
+
+/// The hub's durable state.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Keeps a refused message with its reason (idempotent on message id).
+    async fn quarantine(&self, entry: QuarantineEntry) -> Result<(), StoreError>;
+
+    /// Links the record to a person by its strong identifiers and appends it to that person's
+    /// record, raising its pathway event. Applying the same message again changes nothing and
+    /// returns the same outcome.
+    async fn record(&self, record: NewRecord) -> Result<RecordOutcome, StoreError>;
+
+    /// The event number of `event` for `subscription`: the next number on first call, the same
+    /// number on every later call.
+    async fn event_number(&self, subscription: &str, event: &MessageId)
+    -> Result<u64, StoreError>;
+
+    /// Quarantine entries, newest first (reasons only, no content).
+    async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineSummary>, StoreError>;
+
+    /// Totals, for the demo, health and tests.
+    async fn counts(&self) -> Result<Counts, StoreError>;
+}

@@ -1,0 +1,110 @@
+//! The values the [`Store`](crate::Store) takes and returns.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use waymark_core::{MessageId, Sensitive, SourceSystem};
+
+/// A strong identifier (system URI + value) that links a record to a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StrongId {
+    /// Identifier system URI.
+    pub system: String,
+    /// The value (patient data).
+    pub value: Sensitive<String>,
+}
+
+/// A canonical bundle to append to a person's record.
+#[derive(Clone, Debug)]
+pub struct NewRecord {
+    /// The envelope it came from.
+    pub message_id: MessageId,
+    /// Source system.
+    pub source: SourceSystem,
+    /// The source's message type.
+    pub message_type: String,
+    /// The source's event time, when it gave one.
+    pub event_time: Option<DateTime<Utc>>,
+    /// When the hub recorded it.
+    pub recorded_at: DateTime<Utc>,
+    /// Strong identifiers of the Patient, in order of preference.
+    pub identifiers: Vec<StrongId>,
+    /// The pathway topic this record raises.
+    pub topic: String,
+    /// The canonical bundle JSON.
+    pub bundle: Sensitive<String>,
+}
+
+/// The pathway event a record raised.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathwayEvent {
+    /// Stable id (derived from the message id).
+    pub event_id: MessageId,
+    /// The hub's person id.
+    pub person_id: String,
+    /// Topic, e.g. `prison.reception`.
+    pub topic: String,
+    /// When it happened (source event time, else recorded time).
+    pub event_time: DateTime<Utc>,
+}
+
+/// What [`Store::record`](crate::Store::record) did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordOutcome {
+    /// The event raised (the same on a repeat).
+    pub event: PathwayEvent,
+    /// False when this message had been applied before.
+    pub applied_now: bool,
+    /// True when the person was first seen in this record.
+    pub new_person: bool,
+}
+
+/// A refused message.
+#[derive(Clone, Debug)]
+pub struct QuarantineEntry {
+    /// Message id (of the envelope, or derived from the raw bytes).
+    pub message_id: MessageId,
+    /// Source, when known.
+    pub source: Option<SourceSystem>,
+    /// Message type, when known.
+    pub message_type: Option<String>,
+    /// The stage that refused it (`map`, `validate`, `record`, ...).
+    pub stage: String,
+    /// Stable error code, e.g. `mapping.runtime`.
+    pub code: String,
+    /// The `OperationOutcome` JSON (locations and rules, no values).
+    pub outcome: serde_json::Value,
+    /// The exact bytes as they reached the stage.
+    pub original: Sensitive<Vec<u8>>,
+    /// When.
+    pub quarantined_at: DateTime<Utc>,
+}
+
+/// A quarantine entry without its content.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuarantineSummary {
+    /// Message id.
+    pub message_id: String,
+    /// Source, when known.
+    pub source: Option<String>,
+    /// Message type, when known.
+    pub message_type: Option<String>,
+    /// Refusing stage.
+    pub stage: String,
+    /// Error code.
+    pub code: String,
+    /// The OperationOutcome.
+    pub outcome: serde_json::Value,
+    /// When (RFC 3339).
+    pub quarantined_at: String,
+}
+
+/// Store totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Persons known.
+    pub persons: u64,
+    /// Record entries applied.
+    pub records: u64,
+    /// Messages in quarantine.
+    pub quarantined: u64,
+}

@@ -1,0 +1,166 @@
+//! `waymark demo`: the embedded hub, a mock NOMIS with a synthetic population (and a few bad
+//! messages), and two mock receiving systems, running the pathway end to end.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use base64::Engine as _;
+use clap::Args;
+use tokio::sync::mpsc;
+use waymark_adapter_nomis::{Faults, MockNomis, Population, PushOptions};
+use waymark_delivery::{DeliveryEvent, mock::MockReceiver};
+use waymark_pipeline::{PipelineEvent, Telemetry};
+use waymark_store::Store;
+
+use crate::embedded::{EmbeddedHub, EmbeddedOptions, demo_subscriptions};
+
+mod report;
+
+use report::{Tally, print_delivery, print_pipeline};
+
+/// Run the whole hub on this machine with a mock NOMIS and mock receiving systems.
+///
+/// Prints one line per event as it moves through the hub, then the counts. Without --once it
+/// keeps serving (API on 127.0.0.1:PORT) until Ctrl-C.
+///
+/// Example: waymark demo --once --people 20
+#[derive(Args, Clone, Debug)]
+pub struct DemoArgs {
+    /// Run the pathway once and exit: 0 when every good event was delivered to every subscriber
+    /// and every bad message is in quarantine, 1 otherwise.
+    #[arg(long)]
+    pub once: bool,
+    /// People in the synthetic population.
+    #[arg(long, default_value_t = 12)]
+    pub people: usize,
+    /// Seed of the synthetic population (the same seed gives the same people and events).
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Leave out the deliberately bad messages (malformed, unknown prisoner, Prison API 500, 3 MB).
+    #[arg(long)]
+    pub no_bad: bool,
+    /// Folder for the hub's files (default: a fresh temporary folder).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The mappings folder (default: ./mappings).
+    #[arg(long)]
+    pub mappings: Option<PathBuf>,
+    /// API port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// With --once: give up after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// Runs the demo; returns the exit code.
+pub fn run(args: DemoArgs) -> u8 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("waymark demo: cannot start the runtime: {err}");
+            return 2;
+        }
+    };
+    match runtime.block_on(demo(args)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("waymark demo: {err:#}");
+            2
+        }
+    }
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
+    let temp = tempfile::tempdir()?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_owned());
+    let mut population = Population::synthetic(args.seed, args.people);
+    if !args.no_bad {
+        population = population.with_faults(Faults { bad_events: true });
+    }
+    let expected = population.expected();
+    let nomis = MockNomis::start(population).await?;
+    let secret = demo_secret();
+    let healthcare = MockReceiver::start(vec![secret.clone()]).await?;
+    let probation = MockReceiver::start(vec![secret.clone()]).await?;
+    let subscriptions = demo_subscriptions(&healthcare.url(), &probation.url(), &secret);
+    let (telemetry, pipeline_rx) = Telemetry::channel();
+    let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
+    let opts = EmbeddedOptions {
+        data_dir,
+        mappings_dir: crate::mappings_dir(args.mappings.as_deref()),
+        prison_api_url: nomis.base_url(),
+        api_port: args.port,
+    };
+    let hub = EmbeddedHub::start(&opts, subscriptions, telemetry, delivery_tx).await?;
+    println!("waymark demo: hub on {}, API http://{}", opts.data_dir.display(), hub.api_addr());
+    println!(
+        "  mock NOMIS: {} people, {} notifications ({} good, {} bad); 2 subscribers",
+        args.people, expected.sent, expected.good, expected.bad
+    );
+    let tally = Tally::default();
+    let printer = tokio::spawn(print_events(pipeline_rx, delivery_rx, tally.clone()));
+    let started = Instant::now();
+    let pushed = nomis.push_to(&hub.nomis_endpoint(), PushOptions::default()).await;
+    let want_delivered = expected.good * 2;
+    let done = wait_until(args.timeout, || async {
+        let quarantined = hub.store.counts().await.map(|c| c.quarantined).unwrap_or(0);
+        healthcare.unique_ids().len() + probation.unique_ids().len() >= want_delivered
+            && quarantined as usize >= expected.bad
+    })
+    .await;
+    let elapsed = started.elapsed();
+    let counts = hub.store.counts().await?;
+    tally.print_summary(pushed.acknowledged, counts, [&healthcare, &probation], elapsed);
+    let leaks = report::clinical_leaks(&probation);
+    if leaks > 0 {
+        println!("  FAIL: the probation subscriber received {leaks} clinical resources");
+    }
+    let ok = done && leaks == 0 && pushed.failed == 0;
+    if !args.once {
+        println!("serving until Ctrl-C (API http://{}/health)", hub.api_addr());
+        tokio::signal::ctrl_c().await?;
+    }
+    hub.stop().await;
+    nomis.stop().await;
+    printer.abort();
+    Ok(if ok { 0 } else { 1 })
+}
+
+async fn print_events(
+    mut pipeline: mpsc::UnboundedReceiver<PipelineEvent>,
+    mut delivery: mpsc::UnboundedReceiver<DeliveryEvent>,
+    tally: Tally,
+) {
+    loop {
+        tokio::select! {
+            Some(event) = pipeline.recv() => { tally.count_pipeline(&event); print_pipeline(&event) }
+            Some(event) = delivery.recv() => { tally.count_delivery(&event); print_delivery(&event) }
+            else => break,
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it is true or `timeout_secs` pass.
+async fn wait_until<F, Fut>(timeout_secs: u64, check: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// A fresh Standard Webhooks secret for this run.
+fn demo_secret() -> String {
+    let bytes: Vec<u8> = uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}

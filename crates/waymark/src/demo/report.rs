@@ -1,0 +1,144 @@
+//! What the demo prints: one line per event, and the summary.
+
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use chrono::Utc;
+use waymark_delivery::{DeliveryEvent, mock::MockReceiver};
+use waymark_pipeline::PipelineEvent;
+use waymark_store::Counts;
+
+/// Running counts of what the stages reported.
+#[derive(Clone, Default)]
+pub struct Tally(Arc<Mutex<Totals>>);
+
+#[derive(Default)]
+struct Totals {
+    mapped: usize,
+    quarantined: usize,
+    recorded: usize,
+    released: usize,
+    withheld: usize,
+    delivered: usize,
+    retried: usize,
+    dead: usize,
+}
+
+impl Tally {
+    fn with<R>(&self, f: impl FnOnce(&mut Totals) -> R) -> R {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Counts a stage event.
+    pub fn count_pipeline(&self, event: &PipelineEvent) {
+        self.with(|t| match event {
+            PipelineEvent::Mapped { .. } => t.mapped += 1,
+            PipelineEvent::Quarantined { .. } => t.quarantined += 1,
+            PipelineEvent::Recorded { .. } => t.recorded += 1,
+            PipelineEvent::Released { withheld, .. } => {
+                t.released += 1;
+                t.withheld += withheld;
+            }
+            PipelineEvent::NotReleased { .. } => {}
+        });
+    }
+
+    /// Counts a delivery event.
+    pub fn count_delivery(&self, event: &DeliveryEvent) {
+        self.with(|t| match event {
+            DeliveryEvent::Delivered { .. } => t.delivered += 1,
+            DeliveryEvent::Retrying { .. } => t.retried += 1,
+            DeliveryEvent::DeadLettered { .. } | DeliveryEvent::Rejected { .. } => t.dead += 1,
+        });
+    }
+
+    /// The closing lines.
+    pub fn print_summary(
+        &self,
+        published: usize,
+        store: Counts,
+        receivers: [&MockReceiver; 2],
+        elapsed: Duration,
+    ) {
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        self.with(|t| {
+            println!("---");
+            println!(
+                "published {published} / mapped {} / quarantined {} / delivered {}",
+                t.mapped, store.quarantined, t.delivered
+            );
+            println!(
+                "  recorded {} for {} persons; released {} ({} resources withheld by policy); \
+                 retries {}; dead-lettered {}",
+                t.recorded, store.persons, t.released, t.withheld, t.retried, t.dead
+            );
+            for (name, r) in ["prison healthcare", "probation"].iter().zip(receivers) {
+                println!(
+                    "  {name}: {} notifications, all signatures verified, {} duplicates",
+                    r.unique_ids().len(),
+                    r.duplicates().len()
+                );
+            }
+            println!("  {:.2} s, {:.1} events/s published to delivered", secs, published as f64 / secs);
+        });
+    }
+}
+
+/// One line for a stage event.
+pub fn print_pipeline(event: &PipelineEvent) {
+    let now = Utc::now().format("%H:%M:%S%.3f");
+    match event {
+        PipelineEvent::Mapped { .. } => {}
+        PipelineEvent::Quarantined { message_id, stage, code } => {
+            println!("{now}  quarantined  {}  at {stage}: {code}", short(message_id.as_str()));
+        }
+        PipelineEvent::Recorded { message_id, topic, person_id, applied_now } => {
+            let again = if *applied_now { "" } else { " (already applied)" };
+            println!(
+                "{now}  recorded     {}  {topic:<18} person {}{again}",
+                short(message_id.as_str()),
+                short(person_id)
+            );
+        }
+        PipelineEvent::Released { subscription, event_number, withheld, .. } => {
+            println!("{now}  released     #{event_number:<4} to {subscription} ({withheld} withheld)");
+        }
+        PipelineEvent::NotReleased { subscription, code, .. } => {
+            println!("{now}  not released to {subscription}: {code}");
+        }
+    }
+}
+
+/// One line for a delivery event.
+pub fn print_delivery(event: &DeliveryEvent) {
+    let now = Utc::now().format("%H:%M:%S%.3f");
+    match event {
+        DeliveryEvent::Delivered { subscription, message_id, attempt } => println!(
+            "{now}  delivered    {}  to {subscription} (attempt {attempt})",
+            short(message_id.as_str())
+        ),
+        DeliveryEvent::Retrying { subscription, reason, .. } => {
+            println!("{now}  retrying     to {subscription}: {reason}");
+        }
+        DeliveryEvent::DeadLettered { subscription, reason, .. }
+        | DeliveryEvent::Rejected { subscription, reason, .. } => {
+            println!("{now}  DEAD-LETTER  to {subscription}: {reason}");
+        }
+    }
+}
+
+/// How many resources with a clinical data class a receiver holds.
+pub fn clinical_leaks(receiver: &MockReceiver) -> usize {
+    receiver
+        .received()
+        .iter()
+        .flat_map(|r| waymark_fhir::entries(&r.body).map(waymark_fhir::data_class).collect::<Vec<_>>())
+        .filter(|class| class.is_some_and(waymark_core::DataClass::is_clinical))
+        .count()
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}

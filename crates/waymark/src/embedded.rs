@@ -1,0 +1,157 @@
+//! One hub process, embedded: the SQLite bus and store, the five stages, the NOMIS adapter and
+//! the API, wired together. The demo and the end-to-end tests both start exactly this.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use anyhow::Context as _;
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
+use waymark_adapter_nomis::{AdapterContext, NomisConfig, RunningAdapter};
+use waymark_bus::{Bus, Publisher, SqliteBus};
+use waymark_core::Role;
+use waymark_delivery::{DeliveryEvent, PayloadMode, RestHook, RestHookConfig, Subscription};
+use waymark_mapping::MappingSet;
+use waymark_pipeline::{Hub, HubParts, INGEST, Telemetry};
+use waymark_policy::{Policy, Recipient};
+use waymark_profile::Validator;
+use waymark_store::{SqliteStore, Store};
+
+/// Where a hub keeps its files and finds its data.
+#[derive(Clone, Debug)]
+pub struct EmbeddedOptions {
+    /// Folder for `bus.db` and `store.db`.
+    pub data_dir: PathBuf,
+    /// The `mappings/` folder.
+    pub mappings_dir: PathBuf,
+    /// Base URL of the Prison API the NOMIS adapter enriches from.
+    pub prison_api_url: String,
+    /// Loopback port for the API (0: any free port).
+    pub api_port: u16,
+}
+
+/// A running embedded hub.
+pub struct EmbeddedHub {
+    /// The bus.
+    pub bus: Arc<SqliteBus>,
+    /// The store.
+    pub store: Arc<SqliteStore>,
+    hub: Hub,
+    adapter: RunningAdapter,
+    adapter_stop: watch::Sender<bool>,
+    api_addr: SocketAddr,
+    api: JoinHandle<()>,
+}
+
+impl EmbeddedHub {
+    /// Opens the files, loads mappings, profile and policy, and starts every stage, the NOMIS
+    /// adapter and the API.
+    pub async fn start(
+        opts: &EmbeddedOptions,
+        subscriptions: Vec<Subscription>,
+        telemetry: Telemetry,
+        delivery_events: mpsc::UnboundedSender<DeliveryEvent>,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&opts.data_dir).context("creating the data folder")?;
+        let bus = Arc::new(SqliteBus::open(&opts.data_dir.join("bus.db")).await?);
+        let store = Arc::new(SqliteStore::open(&opts.data_dir.join("store.db")).await?);
+        let parts = HubParts {
+            bus: bus.clone(),
+            store: store.clone(),
+            mappings: Arc::new(MappingSet::load(&opts.mappings_dir)?),
+            validator: Arc::new(Validator::r4()?),
+            policy: Arc::new(Policy::builtin()?),
+            subscriptions,
+            hook: RestHook::new(&RestHookConfig::default())?,
+            telemetry,
+            delivery_events,
+        };
+        let hub = Hub::start(parts).await?;
+        let (adapter_stop, adapter) = start_nomis(bus.clone(), &opts.prison_api_url).await?;
+        let (api_addr, api) = start_api(store.clone(), opts.api_port).await?;
+        Ok(Self { bus, store, hub, adapter, adapter_stop, api_addr, api })
+    }
+
+    /// Where the NOMIS adapter takes SNS notifications.
+    pub fn nomis_endpoint(&self) -> String {
+        self.adapter.endpoint()
+    }
+
+    /// The API's address.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// Stops taking input, lets every worker finish its current message, and closes the files.
+    pub async fn stop(self) {
+        let _ = self.adapter_stop.send(true);
+        let _ = self.adapter.stopped().await;
+        self.hub.stop().await;
+        self.api.abort();
+        self.bus.close().await;
+    }
+
+    /// Stops everything at once, wherever it is, as a crash would (for tests of recovery).
+    pub async fn crash(self) {
+        let _ = self.adapter_stop.send(true);
+        let _ = self.adapter.stopped().await;
+        self.hub.abort().await;
+        self.api.abort();
+        self.bus.close().await;
+    }
+}
+
+async fn start_nomis(
+    bus: Arc<SqliteBus>,
+    prison_api_url: &str,
+) -> anyhow::Result<(watch::Sender<bool>, RunningAdapter)> {
+    let (stop, shutdown) = watch::channel(false);
+    let bus: Arc<dyn Bus> = bus;
+    let cx = AdapterContext { publisher: Publisher::new(bus, INGEST), shutdown };
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let adapter = NomisConfig::new(listen, prison_api_url).build(cx).await?;
+    Ok((stop, adapter))
+}
+
+async fn start_api(
+    store: Arc<SqliteStore>,
+    port: u16,
+) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    let store: Arc<dyn Store> = store;
+    let app = waymark_api::router(waymark_api::ApiState { store });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("binding the API to 127.0.0.1:{port}"))?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::error!(error = %err, "the API stopped");
+        }
+    });
+    Ok((addr, task))
+}
+
+/// The demo's two receiving systems: the prison healthcare team (sees everything) and a
+/// probation service (never sees a clinical class). Both subscribe to every change.
+pub fn demo_subscriptions(healthcare_url: &str, probation_url: &str, secret: &str) -> Vec<Subscription> {
+    let sub = |id: &str, url: &str, role: Role, organisation: &str, registered: bool| Subscription {
+        version: 1,
+        id: id.to_owned(),
+        topic: waymark_pipeline::EVERY_CHANGE.to_owned(),
+        endpoint: url.to_owned(),
+        recipient: Recipient {
+            organisation: organisation.to_owned(),
+            role,
+            registered,
+            purpose: "continuity-of-care".to_owned(),
+        },
+        secret: secret.to_owned().into(),
+        payload: PayloadMode::FullResource,
+        enabled: true,
+    };
+    vec![
+        sub("hmp-healthcare", healthcare_url, Role::PrisonHealthcare, "hmp-moorland-healthcare", true),
+        sub("probation-yorkshire", probation_url, Role::Probation, "probation-yorkshire", false),
+    ]
+}

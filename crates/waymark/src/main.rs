@@ -1,0 +1,46 @@
+//! `waymark`: the command line of the Waymark hub.
+//!
+//! Exit codes (every command): 0 success; 1 the input was refused (invalid bundle, mapping
+//! failure, demo incomplete); 2 the input could not be read or the arguments are wrong.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use waymark::{commands, demo};
+
+/// Waymark: a FHIR R4 integration hub for the health and justice pathway.
+#[derive(Parser)]
+#[command(name = "waymark", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Demo(demo::DemoArgs),
+    Map(commands::MapArgs),
+    Validate(commands::ValidateArgs),
+    Redact(commands::RedactArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let code = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Map(args) => commands::map(&args),
+        Command::Validate(args) => commands::validate(&args),
+        Command::Redact(args) => commands::redact(&args),
+    };
+    ExitCode::from(code)
+}
+
+/// Logs go to stderr, warnings and above unless `RUST_LOG` says otherwise. Stdout is the
+/// command's output.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
