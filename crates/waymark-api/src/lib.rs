@@ -91,5 +91,10 @@ fn store_error(err: &StoreError) -> Response {
 }
 
 fn outcome(status: StatusCode, oo: &OperationOutcome) -> Response {
-    (status, [("content-type", "application/fhir+json")], oo.to_json().to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/fhir+json")],
+        oo.to_json().to_string(),
+    )
+        .into_response()
 }

@@ -11,8 +11,13 @@ use waymark_store::SqliteStore;
 async fn get(path: &str) -> (u16, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
-    let app = router(ApiState { store: Arc::new(store) });
-    let resp = app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    let app = router(ApiState {
+        store: Arc::new(store),
+    });
+    let resp = app
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap())

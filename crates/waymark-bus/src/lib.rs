@@ -19,10 +19,11 @@ mod publisher;
 mod sqlite;
 
 pub use message::{
-    Delivery, DeliveryTag, Disposition, Message, Published, QueueDepth, QueueSpec, dead_letter_name,
+    DELIVERY_LIMIT_REASON, Delivery, DeliveryTag, Disposition, Message, Published, QueueDepth,
+    QueueSpec, X_DEATH_ATTEMPTS, X_DEATH_QUEUE, X_DEATH_REASON, dead_letter_name,
 };
 pub use publisher::Publisher;
-pub use sqlite::{DELIVERY_LIMIT_REASON, SqliteBus, SqliteBusOptions};
+pub use sqlite::{SqliteBus, SqliteBusOptions};
 
 use std::time::Duration;
 

@@ -38,6 +38,15 @@ pub fn dead_letter_name(queue: &str) -> String {
     format!("{queue}.dead")
 }
 
+/// Header a dead-lettered message carries: the queue it died in (where a replay sends it back).
+pub const X_DEATH_QUEUE: &str = "x-death-queue";
+/// Header a dead-lettered message carries: why — [`DELIVERY_LIMIT_REASON`] or a reject's reason.
+pub const X_DEATH_REASON: &str = "x-death-reason";
+/// Header a dead-lettered message carries: how many times it had been delivered.
+pub const X_DEATH_ATTEMPTS: &str = "x-death-attempts";
+/// The `x-death-reason` of a message that failed `delivery_limit` times.
+pub const DELIVERY_LIMIT_REASON: &str = "delivery-limit";
+
 /// A message to publish.
 #[derive(Clone, Debug)]
 pub struct Message {

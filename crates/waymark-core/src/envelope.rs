@@ -241,8 +241,14 @@ mod tests {
     fn rejects_other_versions_and_garbage() {
         let mut env = sample();
         env.version = 2;
-        assert_eq!(Envelope::from_bytes(&env.to_bytes()).unwrap_err().code(), "envelope.version");
-        assert_eq!(Envelope::from_bytes(b"not json").unwrap_err().code(), "envelope.decode");
+        assert_eq!(
+            Envelope::from_bytes(&env.to_bytes()).unwrap_err().code(),
+            "envelope.version"
+        );
+        assert_eq!(
+            Envelope::from_bytes(b"not json").unwrap_err().code(),
+            "envelope.decode"
+        );
     }
 
     #[test]

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 /// `meta.security` system of the hub's data-class labels (the role policy is written against these).
 pub const DATA_CLASS_SYSTEM: &str = "https://fhir.waymark.org.uk/CodeSystem/hjmd-data-class";
 /// `meta.security` system of HL7 confidentiality codes (N, R, V).
-pub const CONFIDENTIALITY_SYSTEM: &str =
-    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+pub const CONFIDENTIALITY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 
 macro_rules! data_classes {
     ($($variant:ident => $code:literal, clinical: $clinical:literal;)*) => {

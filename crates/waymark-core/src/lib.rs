@@ -14,9 +14,9 @@ mod role;
 mod sensitive;
 mod source;
 
-pub use envelope::{checksum, Envelope, EnvelopeError, MessageId, NewEnvelope, ENVELOPE_VERSION};
+pub use envelope::{ENVELOPE_VERSION, Envelope, EnvelopeError, MessageId, NewEnvelope, checksum};
 pub use error::{ErrorCode, IssueType};
-pub use labels::{Confidentiality, DataClass, CONFIDENTIALITY_SYSTEM, DATA_CLASS_SYSTEM};
+pub use labels::{CONFIDENTIALITY_SYSTEM, Confidentiality, DATA_CLASS_SYSTEM, DataClass};
 pub use role::{Role, UnknownRole};
 pub use sensitive::Sensitive;
 pub use source::{SourceSystem, UnknownSource};

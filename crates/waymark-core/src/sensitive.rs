@@ -55,7 +55,10 @@ mod tests {
     #[test]
     fn printing_never_shows_the_value() {
         let nhs = Sensitive::new("9434765919".to_owned());
-        assert_eq!(format!("{nhs} {nhs:?} {nhs:#?}"), "[redacted] [redacted] [redacted]");
+        assert_eq!(
+            format!("{nhs} {nhs:?} {nhs:#?}"),
+            "[redacted] [redacted] [redacted]"
+        );
         assert_eq!(nhs.expose(), "9434765919");
     }
 

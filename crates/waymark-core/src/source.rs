@@ -22,7 +22,13 @@ pub enum SourceSystem {
 
 impl SourceSystem {
     /// Every source, in a fixed order.
-    pub const ALL: [Self; 5] = [Self::Athena, Self::Excelicare, Self::Systmone, Self::Nomis, Self::Scr];
+    pub const ALL: [Self; 5] = [
+        Self::Athena,
+        Self::Excelicare,
+        Self::Systmone,
+        Self::Nomis,
+        Self::Scr,
+    ];
 
     /// The lower-case name used in config, mapping folders and queue names.
     pub fn as_str(self) -> &'static str {

@@ -5,7 +5,11 @@ use waymark_core::{DATA_CLASS_SYSTEM, DataClass};
 
 /// The resources of a bundle's entries (entries without a resource are skipped).
 pub fn entries(bundle: &Value) -> impl Iterator<Item = &Value> {
-    bundle["entry"].as_array().into_iter().flatten().filter_map(|e| e.get("resource"))
+    bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("resource"))
 }
 
 /// The entries of a bundle, mutably (for redaction).
@@ -15,9 +19,11 @@ pub fn entries_mut(bundle: &mut Value) -> Option<&mut Vec<Value>> {
 
 /// `(system, code)` of each `meta.security` label of a resource.
 pub fn security_codes(resource: &Value) -> impl Iterator<Item = (&str, &str)> {
-    resource["meta"]["security"].as_array().into_iter().flatten().filter_map(|c| {
-        Some((c.get("system")?.as_str()?, c.get("code")?.as_str()?))
-    })
+    resource["meta"]["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c.get("system")?.as_str()?, c.get("code")?.as_str()?)))
 }
 
 /// The resource's data class label, if it has exactly one known one.
@@ -33,7 +39,11 @@ pub fn data_class(resource: &Value) -> Option<DataClass> {
 
 /// `Type/id` of a resource, for references.
 pub fn reference_of(resource: &Value) -> Option<String> {
-    Some(format!("{}/{}", resource["resourceType"].as_str()?, resource["id"].as_str()?))
+    Some(format!(
+        "{}/{}",
+        resource["resourceType"].as_str()?,
+        resource["id"].as_str()?
+    ))
 }
 
 #[cfg(test)]
@@ -58,6 +68,9 @@ mod tests {
     fn entries_skip_empty_ones() {
         let b = json!({"entry": [{"resource": {"resourceType": "Patient", "id": "p"}}, {}]});
         assert_eq!(entries(&b).count(), 1);
-        assert_eq!(reference_of(entries(&b).next().unwrap()).unwrap(), "Patient/p");
+        assert_eq!(
+            reference_of(entries(&b).next().unwrap()).unwrap(),
+            "Patient/p"
+        );
     }
 }

@@ -45,7 +45,13 @@ pub struct Issue {
 impl Issue {
     /// An error issue.
     pub fn error(code: IssueType, rule: impl Into<String>, text: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, code, rule: rule.into(), location: None, text: text.into() }
+        Self {
+            severity: Severity::Error,
+            code,
+            rule: rule.into(),
+            location: None,
+            text: text.into(),
+        }
     }
 
     /// Sets the location.
@@ -82,7 +88,9 @@ pub struct OperationOutcome {
 impl OperationOutcome {
     /// An outcome with one issue.
     pub fn single(issue: Issue) -> Self {
-        Self { issues: vec![issue] }
+        Self {
+            issues: vec![issue],
+        }
     }
 
     /// One issue describing an error from any Waymark crate.
@@ -92,7 +100,10 @@ impl OperationOutcome {
 
     /// True when there is no error or fatal issue.
     pub fn is_ok(&self) -> bool {
-        !self.issues.iter().any(|i| matches!(i.severity, Severity::Error | Severity::Fatal))
+        !self
+            .issues
+            .iter()
+            .any(|i| matches!(i.severity, Severity::Error | Severity::Fatal))
     }
 
     /// The FHIR JSON. An empty outcome says "all OK" as FHIR requires one issue.
@@ -126,8 +137,14 @@ mod tests {
         );
         assert!(!oo.is_ok());
         let j = oo.to_json();
-        assert_eq!(j["issue"][0]["expression"][0], "Bundle.entry[1].resource.status");
-        assert_eq!(j["issue"][0]["details"]["coding"][0]["code"], "profile.required");
+        assert_eq!(
+            j["issue"][0]["expression"][0],
+            "Bundle.entry[1].resource.status"
+        );
+        assert_eq!(
+            j["issue"][0]["details"]["coding"][0]["code"],
+            "profile.required"
+        );
         assert_eq!(j["issue"][0]["code"], "required");
     }
 }

@@ -43,10 +43,10 @@ pub enum MappingError {
         reason: String,
     },
     /// No mapping handles this (source, message type).
-    #[error("no mapping for `{source}` message type `{message_type}`")]
+    #[error("no mapping for `{source_system}` message type `{message_type}`")]
     NoMapping {
         /// The envelope's source.
-        source: SourceSystem,
+        source_system: SourceSystem,
         /// The envelope's message type.
         message_type: String,
     },
@@ -81,7 +81,9 @@ pub enum MappingError {
         reason: String,
     },
     /// The program ran but its output is not one Bundle the runner can complete.
-    #[error("mapping `{mapping}` {version} gave unusable output for message `{message_id}`: {reason}")]
+    #[error(
+        "mapping `{mapping}` {version} gave unusable output for message `{message_id}`: {reason}"
+    )]
     Output {
         /// Mapping id.
         mapping: String,

@@ -41,7 +41,10 @@ pub struct MappingHeader {
 impl MappingHeader {
     /// `https://fhir.waymark.org.uk/mapping/<id>|<version>`, the Provenance policy naming it.
     pub fn policy(&self) -> String {
-        format!("https://fhir.waymark.org.uk/mapping/{}|{}", self.id, self.version)
+        format!(
+            "https://fhir.waymark.org.uk/mapping/{}|{}",
+            self.id, self.version
+        )
     }
 }
 
@@ -54,12 +57,13 @@ struct Fields {
     profile: Option<String>,
 }
 
-/// Parses the header of `code`, read from `file` in the folder of `folder_source`.
+/// Parses the header of `code`, read from `file` in the folder of `folder_source`; also returns
+/// the line of the `message-types` field.
 pub(crate) fn parse(
     file: &Path,
     folder_source: SourceSystem,
     code: &str,
-) -> Result<MappingHeader, MappingError> {
+) -> Result<(MappingHeader, usize), MappingError> {
     let err = |line: usize, reason: String| MappingError::Header {
         file: file.to_owned(),
         line,
@@ -67,17 +71,30 @@ pub(crate) fn parse(
     };
     let mut fields = Fields::default();
     let mut last = 0;
-    for (i, line) in code.lines().enumerate().take_while(|(_, l)| l.starts_with('#')) {
+    let mut types_line = 0;
+    for (i, line) in code
+        .lines()
+        .enumerate()
+        .take_while(|(_, l)| l.starts_with('#'))
+    {
         let n = i + 1;
         last = n;
-        let Some((key, value)) = field(line) else { continue };
+        let Some((key, value)) = field(line) else {
+            continue;
+        };
         if n == 1 && key != "waymark-mapping" {
-            return Err(err(1, "the first line must be `# waymark-mapping: 1`".into()));
+            return Err(err(
+                1,
+                "the first line must be `# waymark-mapping: 1`".into(),
+            ));
         }
         let slot = match key {
             "waymark-mapping" => &mut fields.format,
             "source" => &mut fields.source,
-            "message-types" => &mut fields.message_types,
+            "message-types" => {
+                types_line = n;
+                &mut fields.message_types
+            }
             "version" => &mut fields.version,
             "profile" => &mut fields.profile,
             other => return Err(err(n, format!("unknown header field `{other}`"))),
@@ -93,12 +110,18 @@ pub(crate) fn parse(
     };
     let format = need(fields.format, "waymark-mapping")?;
     if format != HEADER_VERSION {
-        return Err(err(1, format!("header version `{format}` is not supported (this build reads 1)")));
+        return Err(err(
+            1,
+            format!("header version `{format}` is not supported (this build reads 1)"),
+        ));
     }
     let source = need(fields.source, "source")?;
     let source: SourceSystem = source.parse().map_err(|e| err(end, format!("{e}")))?;
     if source != folder_source {
-        return Err(err(end, format!("`source: {source}` but the file is in the `{folder_source}` folder")));
+        return Err(err(
+            end,
+            format!("`source: {source}` but the file is in the `{folder_source}` folder"),
+        ));
     }
     let message_types: Vec<String> = need(fields.message_types, "message-types")?
         .split(',')
@@ -109,19 +132,30 @@ pub(crate) fn parse(
     }
     let version = need(fields.version, "version")?;
     let semver = version.split('.').collect::<Vec<_>>();
-    if semver.len() != 3 || semver.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(err(end, format!("version `{version}` is not `major.minor.patch`")));
+    if semver.len() != 3
+        || semver
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(err(
+            end,
+            format!("version `{version}` is not `major.minor.patch`"),
+        ));
     }
     let profile = need(fields.profile, "profile")?;
-    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-    Ok(MappingHeader {
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let header = MappingHeader {
         id: format!("{source}/{stem}"),
         source,
         message_types,
         version,
         profile,
         file: file.to_owned(),
-    })
+    };
+    Ok((header, types_line))
 }
 
 /// `# key: value` → `(key, value)` when `key` is lower-case letters and `-`.
@@ -140,7 +174,7 @@ mod tests {
         # message-types: A, B-C\n# version: 1.2.3\n# profile: hjmd-bundle\n.\n";
 
     fn check(code: &str) -> Result<MappingHeader, MappingError> {
-        parse(Path::new("nomis/m.jq"), SourceSystem::Nomis, code)
+        parse(Path::new("nomis/m.jq"), SourceSystem::Nomis, code).map(|(h, _)| h)
     }
 
     fn line_of(code: &str) -> usize {
@@ -155,18 +189,33 @@ mod tests {
         let h = check(GOOD).unwrap();
         assert_eq!(h.id, "nomis/m");
         assert_eq!(h.message_types, ["A", "B-C"]);
-        assert_eq!(h.policy(), "https://fhir.waymark.org.uk/mapping/nomis/m|1.2.3");
+        assert_eq!(
+            h.policy(),
+            "https://fhir.waymark.org.uk/mapping/nomis/m|1.2.3"
+        );
     }
 
     #[test]
     fn names_the_line_of_each_problem() {
-        assert_eq!(line_of(&GOOD.replace("# waymark-mapping: 1\n", "# source: x\n")), 1);
-        assert_eq!(line_of(&GOOD.replace("waymark-mapping: 1", "waymark-mapping: 2")), 1);
-        assert_eq!(line_of(&GOOD.replace("# profile", "# colour: red\n# profile")), 6);
+        assert_eq!(
+            line_of(&GOOD.replace("# waymark-mapping: 1\n", "# source: x\n")),
+            1
+        );
+        assert_eq!(
+            line_of(&GOOD.replace("waymark-mapping: 1", "waymark-mapping: 2")),
+            1
+        );
+        assert_eq!(
+            line_of(&GOOD.replace("# profile", "# colour: red\n# profile")),
+            6
+        );
         assert_eq!(line_of(&GOOD.replace("# version: 1.2.3\n", "")), 6);
         assert_eq!(line_of(&GOOD.replace("1.2.3", "one")), 7);
         assert_eq!(line_of(&GOOD.replace("A, B-C", "A,,B")), 7);
         assert_eq!(line_of(&GOOD.replace("source: nomis", "source: athena")), 7);
-        assert_eq!(line_of(&GOOD.replace("# profile", "# source: nomis\n# profile")), 6);
+        assert_eq!(
+            line_of(&GOOD.replace("# profile", "# source: nomis\n# profile")),
+            6
+        );
     }
 }

@@ -16,11 +16,3 @@ def wm_entry: {fullUrl: ("urn:uuid:" + .id), resource: .};
 def wm_security($class; $confidentiality):
   [ {system: "https://fhir.waymark.org.uk/CodeSystem/hjmd-data-class", code: $class},
     {system: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", code: $confidentiality} ];
-
-# Drops nulls, empty strings, empty arrays and empty objects at every depth (FHIR forbids
-# empty values; a mapping can build elements freely and compact once).
-def wm_compact:
-  def keep: . != null and . != "" and . != [] and . != {};
-  walk(if type == "object" then with_entries(select(.value | keep))
-       elif type == "array" then map(select(keep))
-       else . end);

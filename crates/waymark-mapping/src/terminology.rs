@@ -39,7 +39,10 @@ impl ConceptMaps {
             return Ok(maps);
         }
         for path in crate::set::files_with_extension(dir, "json")? {
-            let err = |reason: String| MappingError::Load { path: path.clone(), reason };
+            let err = |reason: String| MappingError::Load {
+                path: path.clone(),
+                reason,
+            };
             let bytes = std::fs::read(&path).map_err(|e| err(e.to_string()))?;
             let json: Value = serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))?;
             maps.add(&json).map_err(err)?;
@@ -52,15 +55,25 @@ impl ConceptMaps {
             return Err("not a ConceptMap".into());
         }
         let id = map["id"].as_str().ok_or("the ConceptMap has no `id`")?;
-        let mut translation = Translation { codes: HashMap::new(), unmapped: Unmapped::Nothing };
+        let mut translation = Translation {
+            codes: HashMap::new(),
+            unmapped: Unmapped::Nothing,
+        };
         for group in map["group"].as_array().into_iter().flatten() {
             for element in group["element"].as_array().into_iter().flatten() {
-                let Some(code) = element["code"].as_str() else { continue };
-                let target = element["target"].as_array().into_iter().flatten().find(|t| {
-                    !matches!(t["equivalence"].as_str(), Some("unmatched" | "disjoint"))
-                });
+                let Some(code) = element["code"].as_str() else {
+                    continue;
+                };
+                let target = element["target"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|t| !matches!(t["equivalence"].as_str(), Some("unmatched" | "disjoint")));
                 if let Some(target) = target.and_then(|t| t["code"].as_str()) {
-                    translation.codes.entry(code.to_owned()).or_insert_with(|| target.to_owned());
+                    translation
+                        .codes
+                        .entry(code.to_owned())
+                        .or_insert_with(|| target.to_owned());
                 }
             }
             if group.get("unmapped").is_some() && translation.unmapped == Unmapped::Nothing {
@@ -79,7 +92,11 @@ impl ConceptMaps {
 
     /// The target code for `code` in map `name` (id or url): `Err` when there is no such map,
     /// `Ok(None)` when the map has no answer.
-    pub(crate) fn translate(&self, name: &str, code: &str) -> Result<Option<&str>, ()> {
+    pub(crate) fn translate<'s>(
+        &'s self,
+        name: &str,
+        code: &'s str,
+    ) -> Result<Option<&'s str>, ()> {
         let map = &self.maps[*self.by_name.get(name).ok_or(())?];
         Ok(match (map.codes.get(code), &map.unmapped) {
             (Some(target), _) => Some(target),
@@ -110,11 +127,13 @@ mod tests {
     #[test]
     fn translates_with_fixed_fallback() {
         let mut maps = ConceptMaps::default();
-        maps.add(&json!({"resourceType": "ConceptMap", "id": "m", "url": "https://x/m",
+        maps.add(
+            &json!({"resourceType": "ConceptMap", "id": "m", "url": "https://x/m",
             "group": [{"element": [
                 {"code": "H", "target": [{"code": "risk-self", "equivalence": "wider"}]},
                 {"code": "Q", "target": [{"code": "no", "equivalence": "unmatched"}]}],
-              "unmapped": {"mode": "fixed", "code": "risk-others"}}]}))
+              "unmapped": {"mode": "fixed", "code": "risk-others"}}]}),
+        )
         .unwrap();
         assert_eq!(maps.translate("m", "H"), Ok(Some("risk-self")));
         assert_eq!(maps.translate("https://x/m", "Z"), Ok(Some("risk-others")));
@@ -126,10 +145,15 @@ mod tests {
     fn provided_and_no_fallback() {
         let mut maps = ConceptMaps::default();
         maps.add(&json!({"resourceType": "ConceptMap", "id": "p",
-            "group": [{"element": [], "unmapped": {"mode": "provided"}}]})).unwrap();
-        maps.add(&json!({"resourceType": "ConceptMap", "id": "n", "group": [{}]})).unwrap();
+            "group": [{"element": [], "unmapped": {"mode": "provided"}}]}))
+            .unwrap();
+        maps.add(&json!({"resourceType": "ConceptMap", "id": "n", "group": [{}]}))
+            .unwrap();
         assert_eq!(maps.translate("p", "Z"), Ok(Some("Z")));
         assert_eq!(maps.translate("n", "Z"), Ok(None));
-        assert!(maps.add(&json!({"resourceType": "ConceptMap", "id": "n"})).is_err());
+        assert!(
+            maps.add(&json!({"resourceType": "ConceptMap", "id": "n"}))
+                .is_err()
+        );
     }
 }

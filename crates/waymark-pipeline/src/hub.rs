@@ -74,9 +74,24 @@ impl Hub {
             bus: parts.bus.clone(),
             telemetry: parts.telemetry,
         };
-        tasks.spawn(run_worker(parts.bus.clone(), INGEST, Arc::new(map), watch_rx.clone()));
-        tasks.spawn(run_worker(parts.bus.clone(), RECORD, Arc::new(record), watch_rx.clone()));
-        tasks.spawn(run_worker(parts.bus.clone(), RELEASE, Arc::new(release), watch_rx.clone()));
+        tasks.spawn(run_worker(
+            parts.bus.clone(),
+            INGEST,
+            Arc::new(map),
+            watch_rx.clone(),
+        ));
+        tasks.spawn(run_worker(
+            parts.bus.clone(),
+            RECORD,
+            Arc::new(record),
+            watch_rx.clone(),
+        ));
+        tasks.spawn(run_worker(
+            parts.bus.clone(),
+            RELEASE,
+            Arc::new(release),
+            watch_rx.clone(),
+        ));
         for sub in subscriptions.iter() {
             tasks.spawn(waymark_delivery::run_deliveries(
                 parts.bus.clone(),

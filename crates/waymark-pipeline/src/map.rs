@@ -22,10 +22,13 @@ pub fn map_envelope(
     validator: &Validator,
     envelope: &Envelope,
 ) -> Result<CanonicalBundle, Refusal> {
-    let bundle = mappings.map(envelope).map_err(|e| Refusal::from_error(&e))?;
-    validator
-        .validate(bundle)
-        .map_err(|outcome| Refusal { code: "profile.invalid".to_owned(), outcome })
+    let bundle = mappings
+        .map(envelope)
+        .map_err(|e| Refusal::from_error(&e))?;
+    validator.validate(bundle).map_err(|outcome| Refusal {
+        code: "profile.invalid".to_owned(),
+        outcome,
+    })
 }
 
 /// The envelope's metadata, without its payload, as carried to the record stage.
@@ -60,14 +63,24 @@ impl Handler for MapStage {
         let envelope = match Envelope::from_bytes(bytes) {
             Ok(env) => env,
             Err(err) => {
-                let refused = Refused { id: &delivery.message.id, envelope: None, original: bytes };
-                return self.quarantine(refused, Refusal::from_error(&err), delivery.attempt).await;
+                let refused = Refused {
+                    id: &delivery.message.id,
+                    envelope: None,
+                    original: bytes,
+                };
+                return self
+                    .quarantine(refused, Refusal::from_error(&err), delivery.attempt)
+                    .await;
             }
         };
         match map_envelope(&self.mappings, &self.validator, &envelope) {
             Ok(bundle) => self.forward(&envelope, bundle, delivery.attempt).await,
             Err(refusal) => {
-                let refused = Refused { id: &envelope.id, envelope: Some(&envelope), original: bytes };
+                let refused = Refused {
+                    id: &envelope.id,
+                    envelope: Some(&envelope),
+                    original: bytes,
+                };
                 self.quarantine(refused, refusal, delivery.attempt).await
             }
         }
@@ -93,7 +106,14 @@ impl MapStage {
     }
 
     async fn quarantine(&self, refused: Refused<'_>, refusal: Refusal, attempt: u32) -> Step {
-        quarantine::keep(self.store.as_ref(), &self.telemetry, "map", refused, refusal, attempt)
-            .await
+        quarantine::keep(
+            self.store.as_ref(),
+            &self.telemetry,
+            "map",
+            refused,
+            refusal,
+            attempt,
+        )
+        .await
     }
 }

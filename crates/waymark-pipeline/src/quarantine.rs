@@ -20,7 +20,10 @@ pub struct Refusal {
 impl Refusal {
     /// A refusal explained by a Waymark error.
     pub fn from_error(err: &dyn waymark_core::ErrorCode) -> Self {
-        Self { code: err.code().to_owned(), outcome: OperationOutcome::from_error(err) }
+        Self {
+            code: err.code().to_owned(),
+            outcome: OperationOutcome::from_error(err),
+        }
     }
 }
 

@@ -28,14 +28,22 @@ const STRONG_SYSTEMS: [&str; 5] = [
 
 /// The Patient's strong identifiers, most trusted first.
 pub fn strong_identifiers(patient: &Value) -> Vec<StrongId> {
-    let ids = patient["identifier"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let ids = patient["identifier"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     STRONG_SYSTEMS
         .iter()
         .flat_map(|system| {
-            ids.iter().filter(move |id| id["system"] == *system).filter_map(move |id| {
-                let value = id["value"].as_str()?;
-                Some(StrongId { system: (*system).to_owned(), value: Sensitive::new(value.to_owned()) })
-            })
+            ids.iter()
+                .filter(move |id| id["system"] == *system)
+                .filter_map(move |id| {
+                    let value = id["value"].as_str()?;
+                    Some(StrongId {
+                        system: (*system).to_owned(),
+                        value: Sensitive::new(value.to_owned()),
+                    })
+                })
         })
         .collect()
 }
@@ -75,26 +83,45 @@ impl Handler for RecordStage {
         let msg = match parsed {
             Ok(msg) => msg,
             Err(_) => {
-                let refusal = Refusal { code: "record.decode".to_owned(), outcome: Default::default() };
-                return self.refuse(&delivery.message.id, bytes, refusal, delivery.attempt).await;
+                let refusal = Refusal {
+                    code: "record.decode".to_owned(),
+                    outcome: Default::default(),
+                };
+                return self
+                    .refuse(&delivery.message.id, bytes, refusal, delivery.attempt)
+                    .await;
             }
         };
         let bundle = match self.validator.validate(msg.bundle) {
             Ok(bundle) => bundle,
             Err(outcome) => {
-                let refusal = Refusal { code: "profile.invalid".to_owned(), outcome };
-                return self.refuse(&msg.envelope.id, bytes, refusal, delivery.attempt).await;
+                let refusal = Refusal {
+                    code: "profile.invalid".to_owned(),
+                    outcome,
+                };
+                return self
+                    .refuse(&msg.envelope.id, bytes, refusal, delivery.attempt)
+                    .await;
             }
         };
         let record = new_record(&msg.envelope, &bundle);
         match self.store.record(record).await {
-            Ok(outcome) => self.forward(&msg.envelope, outcome, bundle, delivery.attempt).await,
+            Ok(outcome) => {
+                self.forward(&msg.envelope, outcome, bundle, delivery.attempt)
+                    .await
+            }
             Err(err @ StoreError::Backend(_)) => {
                 tracing::warn!(message_id = %msg.envelope.id, error = %err, "record: store failed");
                 Step::Retry(transient_backoff(delivery.attempt))
             }
             Err(err) => {
-                self.refuse(&msg.envelope.id, bytes, Refusal::from_error(&err), delivery.attempt).await
+                self.refuse(
+                    &msg.envelope.id,
+                    bytes,
+                    Refusal::from_error(&err),
+                    delivery.attempt,
+                )
+                .await
             }
         }
     }
@@ -140,9 +167,20 @@ impl RecordStage {
     }
 
     async fn refuse(&self, id: &MessageId, bytes: &[u8], refusal: Refusal, attempt: u32) -> Step {
-        let refused = Refused { id, envelope: None, original: bytes };
-        quarantine::keep(self.store.as_ref(), &self.telemetry, "record", refused, refusal, attempt)
-            .await
+        let refused = Refused {
+            id,
+            envelope: None,
+            original: bytes,
+        };
+        quarantine::keep(
+            self.store.as_ref(),
+            &self.telemetry,
+            "record",
+            refused,
+            refusal,
+            attempt,
+        )
+        .await
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use waymark_bus::{Bus, Delivery};
 use waymark_core::ErrorCode;
-use waymark_delivery::{EventMeta, Subscription};
+use waymark_delivery::{EnqueueError, EventMeta, Subscription};
 use waymark_policy::Policy;
 use waymark_profile::{CanonicalBundle, Validator};
 use waymark_store::{PathwayEvent, Store};
@@ -53,23 +53,40 @@ pub struct ReleaseStage {
 impl Handler for ReleaseStage {
     async fn handle(&self, delivery: &Delivery) -> Step {
         let bytes = delivery.message.body.expose();
-        let refused = Refused { id: &delivery.message.id, envelope: None, original: bytes };
+        let refused = Refused {
+            id: &delivery.message.id,
+            envelope: None,
+            original: bytes,
+        };
         let msg: ReleaseMessage = match serde_json::from_slice(bytes) {
             Ok(msg) => msg,
             Err(_) => {
-                let refusal = Refusal { code: "release.decode".to_owned(), outcome: Default::default() };
+                let refusal = Refusal {
+                    code: "release.decode".to_owned(),
+                    outcome: Default::default(),
+                };
                 return self.refuse(refused, refusal, delivery.attempt).await;
             }
         };
         let bundle = match self.validator.validate(msg.bundle) {
             Ok(bundle) => bundle,
             Err(outcome) => {
-                let refusal = Refusal { code: "profile.invalid".to_owned(), outcome };
+                let refusal = Refusal {
+                    code: "profile.invalid".to_owned(),
+                    outcome,
+                };
                 return self.refuse(refused, refusal, delivery.attempt).await;
             }
         };
-        for sub in self.subscriptions.iter().filter(|s| wants(s, &msg.event.topic)) {
-            if let Err(step) = self.release_to(sub, &msg.event, &bundle, delivery.attempt).await {
+        for sub in self
+            .subscriptions
+            .iter()
+            .filter(|s| wants(s, &msg.event.topic))
+        {
+            if let Err(step) = self
+                .release_to(sub, &msg.event, &bundle, delivery.attempt)
+                .await
+            {
                 return step;
             }
         }
@@ -89,11 +106,7 @@ impl ReleaseStage {
         let releasable = match self.policy.release(bundle, &sub.recipient) {
             Ok(releasable) => releasable,
             Err(err) => {
-                self.telemetry.emit(PipelineEvent::NotReleased {
-                    event_id: event.event_id.clone(),
-                    subscription: sub.id.clone(),
-                    code: err.code().to_owned(),
-                });
+                self.not_released(event, sub, err.code());
                 return Ok(());
             }
         };
@@ -101,18 +114,30 @@ impl ReleaseStage {
             tracing::warn!(event_id = %event.event_id, subscription = %sub.id, error = %err, "release failed");
             Step::Retry(transient_backoff(attempt))
         };
-        let number = self.store.event_number(&sub.id, &event.event_id).await.map_err(|e| retry(&e))?;
+        let number = self
+            .store
+            .event_number(&sub.id, &event.event_id)
+            .await
+            .map_err(|e| retry(&e))?;
         let meta = EventMeta {
             event_id: event.event_id.clone(),
             event_number: number,
-            topic: event.topic.clone(),
+            // A `record.updated` subscriber is notified of every change as a `record.updated` event.
+            topic: sub.topic.clone(),
             timestamp: event.event_time,
             patient_id: releasable.patient_id().to_owned(),
         };
         let withheld = releasable.manifest().withheld.len();
-        waymark_delivery::enqueue(self.bus.as_ref(), sub, &meta, releasable)
-            .await
-            .map_err(|e| retry(&e))?;
+        match waymark_delivery::enqueue(self.bus.as_ref(), sub, &meta, releasable).await {
+            Ok(_) => {}
+            Err(EnqueueError::Bus(err)) => return Err(retry(&err)),
+            Err(err) => {
+                // A mismatch the release stage itself caused: never retried, always reported.
+                tracing::error!(event_id = %event.event_id, subscription = %sub.id, code = err.code(), "release refused by enqueue");
+                self.not_released(event, sub, err.code());
+                return Ok(());
+            }
+        }
         self.telemetry.emit(PipelineEvent::Released {
             event_id: event.event_id.clone(),
             subscription: sub.id.clone(),
@@ -122,8 +147,23 @@ impl ReleaseStage {
         Ok(())
     }
 
+    fn not_released(&self, event: &PathwayEvent, sub: &Subscription, code: &str) {
+        self.telemetry.emit(PipelineEvent::NotReleased {
+            event_id: event.event_id.clone(),
+            subscription: sub.id.clone(),
+            code: code.to_owned(),
+        });
+    }
+
     async fn refuse(&self, refused: Refused<'_>, refusal: Refusal, attempt: u32) -> Step {
-        quarantine::keep(self.store.as_ref(), &self.telemetry, "release", refused, refusal, attempt)
-            .await
+        quarantine::keep(
+            self.store.as_ref(),
+            &self.telemetry,
+            "release",
+            refused,
+            refusal,
+            attempt,
+        )
+        .await
     }
 }

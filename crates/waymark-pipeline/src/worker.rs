@@ -35,7 +35,9 @@ pub async fn run_worker(
             _ = shutdown.changed() => break,
         };
         match received {
-            Ok(Some(delivery)) => settle(bus.as_ref(), &delivery, handler.handle(&delivery).await).await,
+            Ok(Some(delivery)) => {
+                settle(bus.as_ref(), &delivery, handler.handle(&delivery).await).await
+            }
             Ok(None) => {}
             Err(err) => {
                 tracing::warn!(queue, error = %err, "receive failed; backing off");

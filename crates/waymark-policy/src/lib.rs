@@ -23,7 +23,7 @@ mod redact;
 mod release;
 
 pub use error::PolicyError;
-pub use policy::{Grant, LegalBasis, Policy, Refusal, RolePolicy};
+pub use policy::{Grant, LegalBasis, POLICY_VERSION, Policy, Refusal, RolePolicy};
 pub use recipient::Recipient;
 pub use redact::{DATA_ABSENT_REASON_URL, OBSERVATION_VALUE_SYSTEM, REDACTED_CODE};
 pub use release::{Manifest, Releasable, Released, Withheld};

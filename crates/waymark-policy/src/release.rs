@@ -216,15 +216,7 @@ impl Policy {
         let entries: &[Value] = bundle["entry"].as_array().map_or(&[], Vec::as_slice);
         let decisions = self.plan(entries, recipient, consented);
         let patient_id = patient_id(entries, &decisions, recipient.role)?;
-        let (mut released_refs, mut withheld_refs) = (BTreeSet::new(), BTreeSet::new());
-        for (entry, decision) in entries.iter().zip(&decisions) {
-            let refs = if matches!(decision, Decision::Release { .. }) {
-                &mut released_refs
-            } else {
-                &mut withheld_refs
-            };
-            refs.extend(refs_of(entry));
-        }
+        let (released_refs, withheld_refs) = partition_refs(entries, &decisions);
         let mut manifest = self.empty_manifest(recipient);
         let mut kept = Vec::new();
         for (entry, decision) in entries.iter().zip(decisions) {
@@ -324,6 +316,23 @@ fn patient_id(
         .ok_or(PolicyError::NoPatient)
 }
 
+/// The references naming released entries, and those naming withheld ones.
+fn partition_refs(
+    entries: &[Value],
+    decisions: &[Decision],
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut released, mut withheld) = (BTreeSet::new(), BTreeSet::new());
+    for (entry, decision) in entries.iter().zip(decisions) {
+        let refs = if matches!(decision, Decision::Release { .. }) {
+            &mut released
+        } else {
+            &mut withheld
+        };
+        refs.extend(refs_of(entry));
+    }
+    (released, withheld)
+}
+
 /// The ways a reference can name an entry: its `fullUrl` and `Type/id`.
 fn refs_of(entry: &Value) -> impl Iterator<Item = String> {
     let full_url = entry["fullUrl"].as_str().map(str::to_owned);
@@ -393,90 +402,4 @@ fn rebuild(bundle: &Value, entries: Vec<Value>, redacted: bool) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-    use waymark_core::{CONFIDENTIALITY_SYSTEM, DATA_CLASS_SYSTEM};
-
-    use super::*;
-
-    fn everyone_sees_everything() -> Recipient {
-        Recipient {
-            organisation: "org".into(),
-            role: Role::PrisonHealthcare,
-            registered: true,
-            purpose: "direct-care".into(),
-        }
-    }
-
-    fn labelled(kind: &str, id: &str, class: &str) -> Value {
-        json!({"fullUrl": format!("urn:uuid:{id}"), "resource": {"resourceType": kind, "id": id,
-            "meta": {"security": [{"system": DATA_CLASS_SYSTEM, "code": class},
-                                  {"system": CONFIDENTIALITY_SYSTEM, "code": "N"}]}}})
-    }
-
-    #[test]
-    fn default_deny_without_a_readable_data_class() {
-        let policy = Policy::builtin().unwrap();
-        let who = everyone_sees_everything();
-        let none = BTreeSet::new();
-        let unlabelled = json!({"resourceType": "Observation", "id": "o1", "meta": {"security": [
-            {"system": CONFIDENTIALITY_SYSTEM, "code": "N"}]}});
-        let decision = policy.decide_resource(&who, &none, &unlabelled);
-        let rule = "default-deny:no-data-class".to_owned();
-        assert_eq!(decision, Decision::Withhold { class: None, rule });
-        let unknown = labelled("Observation", "o2", "diagnosis");
-        assert!(matches!(
-            policy.decide_resource(&who, &none, &unknown["resource"]),
-            Decision::Withhold { class: None, .. }
-        ));
-        let known = labelled("Observation", "o3", "mh-clinical");
-        assert!(matches!(
-            policy.decide_resource(&who, &none, &known["resource"]),
-            Decision::Release {
-                class: Some(DataClass::MhClinical),
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn an_unlabelled_resource_is_withheld_even_from_a_role_that_sees_everything() {
-        let policy = Policy::builtin().unwrap();
-        let mut unlabelled = labelled("Observation", "o1", "x");
-        unlabelled["resource"]["meta"] = json!({});
-        let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
-            labelled("Patient", "p1", "identity"),
-            unlabelled,
-            labelled("Flag", "f1", "risk-self"),
-            {"fullUrl": "urn:uuid:v1", "resource": {"resourceType": "Provenance", "id": "v1",
-                "target": [{"reference": "urn:uuid:p1"}, {"reference": "urn:uuid:o1"},
-                           {"reference": "urn:uuid:f1"}]}},
-        ]});
-        let released = policy
-            .release_json(&bundle, &everyone_sees_everything(), &BTreeSet::new())
-            .unwrap();
-        let withheld = &released.manifest().withheld;
-        assert_eq!(withheld.len(), 1);
-        assert_eq!(withheld[0].resource_id, "o1");
-        assert_eq!(withheld[0].rule, "default-deny:no-data-class");
-        let ids: Vec<&str> = waymark_fhir::entries(released.bundle())
-            .filter_map(|r| r["id"].as_str())
-            .collect();
-        assert_eq!(ids, ["p1", "f1", "v1"]);
-        let targets = &released.bundle()["entry"][2]["resource"]["target"];
-        assert_eq!(
-            targets,
-            &json!([{"reference": "urn:uuid:p1"}, {"reference": "urn:uuid:f1"}])
-        );
-        assert_eq!(released.bundle()["meta"]["security"][0]["code"], "REDACTED");
-    }
-
-    #[test]
-    fn no_patient_is_an_error() {
-        let policy = Policy::builtin().unwrap();
-        let bundle =
-            json!({"resourceType": "Bundle", "entry": [labelled("Flag", "f1", "risk-self")]});
-        let err = policy.release_json(&bundle, &everyone_sees_everything(), &BTreeSet::new());
-        assert!(matches!(err, Err(PolicyError::NoPatient)));
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ use crate::SOURCE_EVENT_SYSTEM;
 /// Only the validator constructs it (no other constructor, no `Deserialize`), so a function that
 /// takes a `CanonicalBundle` knows it holds a valid canonical bundle about exactly one Patient.
 /// `Debug` prints no content.
+#[derive(Clone)]
 pub struct CanonicalBundle {
     json: Value,
     patient: usize,
@@ -47,6 +48,11 @@ impl CanonicalBundle {
 
 impl std::fmt::Debug for CanonicalBundle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CanonicalBundle").field("entries", &self.json["entry"].as_array().map_or(0, Vec::len)).finish_non_exhaustive()
+        f.debug_struct("CanonicalBundle")
+            .field(
+                "entries",
+                &self.json["entry"].as_array().map_or(0, Vec::len),
+            )
+            .finish_non_exhaustive()
     }
 }

@@ -19,6 +19,9 @@
 //!    resource but the Provenance (`profile.label`), every `urn:uuid:` reference resolves
 //!    (`profile.reference`).
 //!
+//! Two more rule codes: `profile.too-costly` (the cost guard) and `profile.truncated` (an
+//! information issue saying how many issues past [`MAX_ISSUES`] were left out).
+//!
 //! Pure after loading: no IO, no clock. Issue text never contains element values — only
 //! locations, property names and the rule broken — so an outcome may be logged and shown to an
 //! integration engineer.
@@ -80,10 +83,12 @@ impl std::fmt::Debug for Validator {
 }
 
 impl Validator {
-    /// Builds the R4 validator from the embedded schema (about 50 ms in a debug build; other
-    /// resource types compile on first use).
+    /// Builds the R4 validator from the embedded schema: about 50 ms (release) to 65 ms (debug)
+    /// for the five types the hub emits; other resource types compile on first use.
     pub fn r4() -> Result<Self, ProfileError> {
-        Ok(Self { schemas: schema::Schemas::r4()? })
+        Ok(Self {
+            schemas: schema::Schemas::r4()?,
+        })
     }
 
     /// Validates a bundle; on success it becomes a [`CanonicalBundle`].
@@ -98,20 +103,33 @@ impl Validator {
             return Err(OperationOutcome::single(issue));
         }
         let mut schema_issues = Vec::new();
-        self.schemas.check("Bundle", &bundle, &path::Path::default(), &mut schema_issues);
-        let entries = bundle["entry"].as_array().map(Vec::as_slice).unwrap_or_default();
+        self.schemas.check(
+            "Bundle",
+            &bundle,
+            &path::Path::default(),
+            &mut schema_issues,
+        );
+        let entries = bundle["entry"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for (i, entry) in entries.iter().enumerate() {
             if let Some(resource) = entry.get("resource") {
                 let at = path::Path::entry_resource(i);
                 structure::check_resource(&self.schemas, resource, &at, &mut schema_issues);
             }
         }
-        let mut walker = structure::Walker { choices: &self.schemas.choices, issues: Vec::new() };
+        let mut walker = structure::Walker {
+            choices: &self.schemas.choices,
+            issues: Vec::new(),
+        };
         walker.walk(&bundle, &mut path::Path::default());
         let mut issues = walker.issues;
         let patient = rules::check(&bundle, &mut issues);
         match (merge(schema_issues, issues), patient) {
-            (issues, Some(patient)) if issues.is_empty() => Ok(CanonicalBundle::new(bundle, patient)),
+            (issues, Some(patient)) if issues.is_empty() => {
+                Ok(CanonicalBundle::new(bundle, patient))
+            }
             (issues, _) => Err(OperationOutcome { issues }),
         }
     }

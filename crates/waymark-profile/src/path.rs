@@ -21,7 +21,11 @@ pub(crate) struct Path<'a>(Vec<Seg<'a>>);
 impl<'a> Path<'a> {
     /// The path of `Bundle.entry[index].resource`.
     pub(crate) fn entry_resource(index: usize) -> Self {
-        Self(vec![Seg::Key("entry"), Seg::Index(index), Seg::Key("resource")])
+        Self(vec![
+            Seg::Key("entry"),
+            Seg::Index(index),
+            Seg::Key("resource"),
+        ])
     }
 
     pub(crate) fn push(&mut self, seg: Seg<'a>) {
@@ -67,7 +71,9 @@ pub(crate) fn push_seg(out: &mut String, seg: Seg<'_>) {
 pub(crate) fn is_plain_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 64
-        && chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 

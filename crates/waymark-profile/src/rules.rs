@@ -18,22 +18,35 @@ fn bundle_issue(code: IssueType, location: impl Into<String>, text: impl Into<St
 /// Runs the bundle rules; returns the index of the one Patient entry when there is exactly one.
 pub(crate) fn check(bundle: &Value, issues: &mut Vec<Issue>) -> Option<usize> {
     if bundle["resourceType"] != "Bundle" {
-        issues.push(bundle_issue(IssueType::Value, "Bundle.resourceType", "must be `Bundle`"));
+        issues.push(bundle_issue(
+            IssueType::Value,
+            "Bundle.resourceType",
+            "must be `Bundle`",
+        ));
     }
     if bundle["type"] != "collection" {
-        issues.push(bundle_issue(IssueType::Value, "Bundle.type", "must be `collection`"));
+        issues.push(bundle_issue(
+            IssueType::Value,
+            "Bundle.type",
+            "must be `collection`",
+        ));
     }
     let tags = bundle["meta"]["tag"].as_array().into_iter().flatten();
     if tags.filter(|t| t["system"] == SOURCE_EVENT_SYSTEM).count() > 1 {
         let text = "has more than one source-event tag";
         issues.push(bundle_issue(IssueType::Invalid, "Bundle.meta.tag", text));
     }
-    let entries = bundle["entry"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let entries = bundle["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let full_urls = check_full_urls(entries, issues);
     let mut patients = Vec::new();
     let mut provenances = 0;
     for (i, entry) in entries.iter().enumerate() {
-        let Some(resource) = entry.get("resource") else { continue };
+        let Some(resource) = entry.get("resource") else {
+            continue;
+        };
         let path = Path::entry_resource(i);
         match resource["resourceType"].as_str() {
             Some("Patient") => patients.push(i),
@@ -46,7 +59,10 @@ pub(crate) fn check(bundle: &Value, issues: &mut Vec<Issue>) -> Option<usize> {
         check_references(resource, &mut path.clone(), &full_urls, issues);
     }
     if patients.len() != 1 {
-        let text = format!("must contain exactly one Patient (found {})", patients.len());
+        let text = format!(
+            "must contain exactly one Patient (found {})",
+            patients.len()
+        );
         issues.push(bundle_issue(IssueType::Invalid, "Bundle.entry", text));
     }
     if provenances == 0 {
@@ -62,11 +78,19 @@ fn check_full_urls<'b>(entries: &'b [Value], issues: &mut Vec<Issue>) -> HashSet
     for (i, entry) in entries.iter().enumerate() {
         let at = |field: &str| format!("Bundle.entry[{i}].{field}");
         let Some(resource) = entry.get("resource") else {
-            issues.push(bundle_issue(IssueType::Required, at("resource"), "is required but missing"));
+            issues.push(bundle_issue(
+                IssueType::Required,
+                at("resource"),
+                "is required but missing",
+            ));
             continue;
         };
         let Some(url) = entry["fullUrl"].as_str() else {
-            issues.push(bundle_issue(IssueType::Required, at("fullUrl"), "is required but missing"));
+            issues.push(bundle_issue(
+                IssueType::Required,
+                at("fullUrl"),
+                "is required but missing",
+            ));
             continue;
         };
         let id = resource["id"].as_str();
@@ -85,25 +109,40 @@ fn check_full_urls<'b>(entries: &'b [Value], issues: &mut Vec<Issue>) -> HashSet
 /// Exactly one known data-class label and one N/R/V confidentiality label.
 fn check_labels(resource: &Value, path: &Path<'_>, issues: &mut Vec<Issue>) {
     let labels: Vec<(&str, &str)> = security_codes(resource).collect();
-    let classes: Vec<&str> =
-        labels.iter().filter(|(s, _)| *s == DATA_CLASS_SYSTEM).map(|(_, c)| *c).collect();
-    let levels: Vec<&str> =
-        labels.iter().filter(|(s, _)| *s == CONFIDENTIALITY_SYSTEM).map(|(_, c)| *c).collect();
+    let classes: Vec<&str> = labels
+        .iter()
+        .filter(|(s, _)| *s == DATA_CLASS_SYSTEM)
+        .map(|(_, c)| *c)
+        .collect();
+    let levels: Vec<&str> = labels
+        .iter()
+        .filter(|(s, _)| *s == CONFIDENTIALITY_SYSTEM)
+        .map(|(_, c)| *c)
+        .collect();
     let mut problems = Vec::new();
     match classes.as_slice() {
         [code] if code.parse::<DataClass>().is_ok() => {}
         [_] => problems.push("its data-class label is not a known data class".to_owned()),
-        other => problems.push(format!("needs exactly one data-class label (found {})", other.len())),
+        other => problems.push(format!(
+            "needs exactly one data-class label (found {})",
+            other.len()
+        )),
     }
     match levels.as_slice() {
         ["N" | "R" | "V"] => {}
         [_] => problems.push("its confidentiality label is not N, R or V".to_owned()),
         other => {
-            problems.push(format!("needs exactly one confidentiality label (found {})", other.len()));
+            problems.push(format!(
+                "needs exactly one confidentiality label (found {})",
+                other.len()
+            ));
         }
     }
     if !problems.is_empty() {
-        let location = path.with(Seg::Key("meta")).with(Seg::Key("security")).render();
+        let location = path
+            .with(Seg::Key("meta"))
+            .with(Seg::Key("security"))
+            .render();
         let code = if classes.is_empty() || levels.is_empty() {
             IssueType::Required
         } else {

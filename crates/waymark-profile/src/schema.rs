@@ -39,18 +39,23 @@ pub(crate) struct Schemas {
 impl Schemas {
     /// Parses the embedded schema and compiles [`EAGER_TYPES`].
     pub(crate) fn r4() -> Result<Self, ProfileError> {
-        let mut root: Value = serde_json::from_str(FHIR_R4_SCHEMA)
-            .map_err(|e| ProfileError::Schema(format!("the embedded R4 schema is not JSON: {e}")))?;
+        let mut root: Value = serde_json::from_str(FHIR_R4_SCHEMA).map_err(|e| {
+            ProfileError::Schema(format!("the embedded R4 schema is not JSON: {e}"))
+        })?;
         let types: Vec<String> = root["discriminator"]["mapping"]
             .as_object()
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
         let Some(Value::Object(mut definitions)) = root.get_mut("definitions").map(Value::take)
         else {
-            return Err(ProfileError::Schema("the embedded R4 schema has no definitions".into()));
+            return Err(ProfileError::Schema(
+                "the embedded R4 schema has no definitions".into(),
+            ));
         };
         if types.is_empty() {
-            return Err(ProfileError::Schema("the embedded R4 schema lists no resource types".into()));
+            return Err(ProfileError::Schema(
+                "the embedded R4 schema lists no resource types".into(),
+            ));
         }
         definitions.insert("ResourceList".into(), json!({}));
         // The official schema never says that a complex type is an object, so a string where a
@@ -62,7 +67,11 @@ impl Schemas {
         }
         let compiled = types.into_iter().map(|t| (t, OnceLock::new())).collect();
         let choices = choice_names(&definitions);
-        let schemas = Self { definitions, compiled, choices };
+        let schemas = Self {
+            definitions,
+            compiled,
+            choices,
+        };
         for ty in EAGER_TYPES {
             if let Some(Err(e)) = schemas.get(ty) {
                 return Err(ProfileError::Schema(format!("definition `{ty}`: {e}")));
@@ -77,7 +86,9 @@ impl Schemas {
     }
 
     fn get(&self, ty: &str) -> Option<&Compiled> {
-        self.compiled.get(ty).map(|cell| cell.get_or_init(|| self.compile(ty)))
+        self.compiled
+            .get(ty)
+            .map(|cell| cell.get_or_init(|| self.compile(ty)))
     }
 
     fn compile(&self, ty: &str) -> Compiled {
@@ -87,7 +98,10 @@ impl Schemas {
             if subset.contains_key(&name) {
                 continue;
             }
-            let def = self.definitions.get(&name).ok_or_else(|| format!("no definition `{name}`"))?;
+            let def = self
+                .definitions
+                .get(&name)
+                .ok_or_else(|| format!("no definition `{name}`"))?;
             let mut refs = BTreeSet::new();
             collect_refs(def, &mut refs);
             todo.extend(refs.into_iter().filter(|r| !subset.contains_key(r)));
@@ -106,7 +120,13 @@ impl Schemas {
     }
 
     /// Validates `instance` against the definition of `ty`, adding issues located under `base`.
-    pub(crate) fn check(&self, ty: &str, instance: &Value, base: &Path<'_>, issues: &mut Vec<Issue>) {
+    pub(crate) fn check(
+        &self,
+        ty: &str,
+        instance: &Value,
+        base: &Path<'_>,
+        issues: &mut Vec<Issue>,
+    ) {
         match self.get(ty) {
             Some(Ok(validator)) => {
                 for err in validator.iter_errors(instance) {
@@ -135,7 +155,10 @@ fn choice_names(definitions: &Map<String, Value>) -> HashMap<String, String> {
         .filter(|name| !name.contains('_'))
         .map(|name| {
             let mut chars = name.chars();
-            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect();
     let split = |prop: &str| -> Option<String> {
@@ -144,14 +167,19 @@ fn choice_names(definitions: &Map<String, Value>) -> HashMap<String, String> {
             .filter(|t| prop.len() > t.len() && prop.ends_with(t.as_str()))
             .max_by_key(|t| t.len())?;
         let prefix = &prop[..prop.len() - suffix.len()];
-        prefix.starts_with(|c: char| c.is_ascii_lowercase()).then(|| prefix.to_owned())
+        prefix
+            .starts_with(|c: char| c.is_ascii_lowercase())
+            .then(|| prefix.to_owned())
     };
     let mut choices = HashMap::new();
     for def in definitions.values() {
-        let Some(props) = def.get("properties").and_then(Value::as_object) else { continue };
+        let Some(props) = def.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
         let mut groups: HashMap<String, Vec<&String>> = HashMap::new();
         for (name, schema) in props {
-            if name.starts_with('_') || schema.get("type").and_then(Value::as_str) == Some("array") {
+            if name.starts_with('_') || schema.get("type").and_then(Value::as_str) == Some("array")
+            {
                 continue;
             }
             if let Some(prefix) = split(name) {
@@ -196,12 +224,19 @@ fn issues_for(err: &ValidationError<'_>, base: &Path<'_>) -> Vec<Issue> {
     }
     let (code, text) = match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            return unexpected.iter().map(|name| unexpected_property(name, &location)).collect();
+            return unexpected
+                .iter()
+                .map(|name| unexpected_property(name, &location))
+                .collect();
         }
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
             push_seg(&mut location, Seg::Key(name));
-            let issue = Issue::error(IssueType::Required, "profile.required", "is required but missing");
+            let issue = Issue::error(
+                IssueType::Required,
+                "profile.required",
+                "is required but missing",
+            );
             return vec![issue.at(location)];
         }
         kind => describe(kind),
@@ -226,11 +261,16 @@ fn describe(kind: &ValidationErrorKind) -> (IssueType, String) {
         K::Type { kind } => {
             let expected = match kind {
                 TypeKind::Single(t) => t.to_string(),
-                TypeKind::Multiple(set) => {
-                    set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or ")
-                }
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
             };
-            (IssueType::Structure, format!("is not of the expected type (expected {expected})"))
+            (
+                IssueType::Structure,
+                format!("is not of the expected type (expected {expected})"),
+            )
         }
         K::Enum { .. } => value("is not one of the allowed codes"),
         K::Constant { expected_value } => match expected_value.as_str() {
@@ -247,16 +287,22 @@ fn describe(kind: &ValidationErrorKind) -> (IssueType, String) {
         K::MinItems { .. } => value("has too few items"),
         K::MaxItems { .. } => value("has too many items"),
         K::UniqueItems => value("has repeated items where they must be unique"),
-        K::OneOfNotValid { .. } | K::AnyOf { .. } => {
-            (IssueType::Structure, "does not match any of the allowed shapes".to_owned())
-        }
-        K::OneOfMultipleValid { .. } => {
-            (IssueType::Structure, "matches more than one of the allowed shapes".to_owned())
-        }
+        K::OneOfNotValid { .. } | K::AnyOf { .. } => (
+            IssueType::Structure,
+            "does not match any of the allowed shapes".to_owned(),
+        ),
+        K::OneOfMultipleValid { .. } => (
+            IssueType::Structure,
+            "matches more than one of the allowed shapes".to_owned(),
+        ),
         K::FalseSchema | K::Not { .. } => (IssueType::Structure, "is not allowed here".to_owned()),
-        K::Referencing(_) => {
-            (IssueType::Exception, "the schema could not resolve one of its references".to_owned())
-        }
-        other => (IssueType::Invalid, format!("fails the schema rule `{}`", other.keyword())),
+        K::Referencing(_) => (
+            IssueType::Exception,
+            "the schema could not resolve one of its references".to_owned(),
+        ),
+        other => (
+            IssueType::Invalid,
+            format!("fails the schema rule `{}`", other.keyword()),
+        ),
     }
 }

@@ -32,7 +32,10 @@ pub(crate) fn too_costly(bundle: &Value) -> Option<Issue> {
         issue.severity = Severity::Fatal;
         Some(issue)
     };
-    let entries = bundle.get("entry").and_then(Value::as_array).map_or(0, Vec::len);
+    let entries = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     if entries > MAX_ENTRIES {
         return costly(
             "Bundle.entry",
@@ -44,7 +47,10 @@ pub(crate) fn too_costly(bundle: &Value) -> Option<Issue> {
     while let Some((value, depth)) = stack.pop() {
         nodes += 1;
         if nodes > MAX_NODES {
-            return costly("Bundle", format!("has more than {MAX_NODES} elements; not examined"));
+            return costly(
+                "Bundle",
+                format!("has more than {MAX_NODES} elements; not examined"),
+            );
         }
         let children: Box<dyn Iterator<Item = &Value>> = match value {
             Value::Array(items) => Box::new(items.iter()),
@@ -95,8 +101,12 @@ pub(crate) fn check_resource(
         return;
     };
     let missing = |name: &'static str| {
-        Issue::error(IssueType::Required, "profile.required", "is required but missing")
-            .at(path.with(Seg::Key(name)).render())
+        Issue::error(
+            IssueType::Required,
+            "profile.required",
+            "is required but missing",
+        )
+        .at(path.with(Seg::Key(name)).render())
     };
     match map.get("resourceType") {
         None | Some(Value::Null) => issues.push(missing("resourceType")),
@@ -104,14 +114,20 @@ pub(crate) fn check_resource(
             schemas.check(ty, resource, path, issues);
             for (rtype, required) in REQUIRED {
                 if ty == rtype {
-                    let absent = required.iter().filter(|el| map.get(**el).is_none_or(Value::is_null));
+                    let absent = required
+                        .iter()
+                        .filter(|el| map.get(**el).is_none_or(Value::is_null));
                     issues.extend(absent.map(|el| missing(el)));
                 }
             }
         }
         Some(_) => issues.push(
-            Issue::error(IssueType::Value, "profile.schema", "is not a FHIR R4 resource type")
-                .at(path.with(Seg::Key("resourceType")).render()),
+            Issue::error(
+                IssueType::Value,
+                "profile.schema",
+                "is not a FHIR R4 resource type",
+            )
+            .at(path.with(Seg::Key("resourceType")).render()),
         ),
     }
     if map.get("id").is_none_or(Value::is_null) {
@@ -143,7 +159,8 @@ impl Walker<'_> {
         };
         if empty {
             let text = "is empty; FHIR forbids empty strings, arrays and objects (leave it out)";
-            self.issues.push(Issue::error(IssueType::Invalid, "profile.empty", text).at(path.render()));
+            self.issues
+                .push(Issue::error(IssueType::Invalid, "profile.empty", text).at(path.render()));
             return;
         }
         match value {
@@ -173,16 +190,23 @@ impl Walker<'_> {
                 seen.entry(prefix.as_str()).or_default().push(key);
             }
         }
-        let mut repeated: Vec<_> = seen.into_iter().filter(|(_, keys)| keys.len() > 1).collect();
+        let mut repeated: Vec<_> = seen
+            .into_iter()
+            .filter(|(_, keys)| keys.len() > 1)
+            .collect();
         repeated.sort_unstable();
         for (prefix, keys) in repeated {
-            let names: Vec<String> =
-                keys.iter().filter(|k| is_plain_name(k)).map(|k| format!("`{k}`")).collect();
+            let names: Vec<String> = keys
+                .iter()
+                .filter(|k| is_plain_name(k))
+                .map(|k| format!("`{k}`"))
+                .collect();
             let text = format!(
                 "has more than one `{prefix}[x]` element ({}); only one is allowed",
                 names.join(", ")
             );
-            self.issues.push(Issue::error(IssueType::Structure, "profile.choice", text).at(path.render()));
+            self.issues
+                .push(Issue::error(IssueType::Structure, "profile.choice", text).at(path.render()));
         }
     }
 }

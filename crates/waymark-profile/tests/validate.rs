@@ -13,7 +13,9 @@ use waymark_profile::{CanonicalBundle, Validator};
 static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| Validator::r4().unwrap());
 
 fn fixtures(dir: &str, ext: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -61,15 +63,16 @@ fn each_broken_bundle_fails_with_exactly_its_rule_and_location() {
     assert!(files.len() >= 20, "the battery is missing");
     let mut failures = Vec::new();
     for file in &files {
-        let expect: BTreeSet<(String, String)> = std::fs::read_to_string(file.with_extension("expect"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let (rule, location) = l.split_once(' ').unwrap();
-                (rule.to_owned(), location.to_owned())
-            })
-            .collect();
+        let expect: BTreeSet<(String, String)> =
+            std::fs::read_to_string(file.with_extension("expect"))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| {
+                    let (rule, location) = l.split_once(' ').unwrap();
+                    (rule.to_owned(), location.to_owned())
+                })
+                .collect();
         match VALIDATOR.validate(read(file)) {
             Ok(_) => failures.push(format!("{}: passed", file.display())),
             Err(oo) if pairs(&oo) != expect => failures.push(format!(
@@ -105,7 +108,6 @@ fn issue_text_never_contains_values() {
     let oo = VALIDATOR.validate(b).unwrap_err();
     assert!(oo.issues.len() > 10, "{:#?}", oo.issues);
     let text = format!("{:?} {}", oo.issues, oo.to_json());
-    for i in &oo.issues { println!("{} {:?} {} — {}", i.rule, i.code, i.location.as_deref().unwrap_or(""), i.text); }
     assert!(!text.contains("CANARY"), "{text}");
 }
 
@@ -117,7 +119,10 @@ fn huge_and_deep_bundles_are_refused_fast() {
     let start = Instant::now();
     let oo = VALIDATOR.validate(many).unwrap_err();
     println!("5,000 entries refused in {:?}", start.elapsed());
-    assert_eq!(pairs(&oo), BTreeSet::from([("profile.too-costly".into(), "Bundle.entry".into())]));
+    assert_eq!(
+        pairs(&oo),
+        BTreeSet::from([("profile.too-costly".into(), "Bundle.entry".into())])
+    );
     assert_eq!(oo.to_json()["issue"][0]["code"], "too-costly");
 
     for depth in [65usize, 200_000] {
@@ -132,7 +137,10 @@ fn huge_and_deep_bundles_are_refused_fast() {
         let start = Instant::now();
         let oo = VALIDATOR.validate(b).unwrap_err();
         println!("depth {depth} refused in {:?}", start.elapsed());
-        assert_eq!(pairs(&oo), BTreeSet::from([("profile.too-costly".into(), "Bundle".into())]));
+        assert_eq!(
+            pairs(&oo),
+            BTreeSet::from([("profile.too-costly".into(), "Bundle".into())])
+        );
     }
 }
 
@@ -140,7 +148,10 @@ fn huge_and_deep_bundles_are_refused_fast() {
 fn not_a_bundle_at_all() {
     for v in [json!(null), json!([]), json!("Bundle")] {
         let oo = VALIDATOR.validate(v).unwrap_err();
-        assert_eq!(pairs(&oo), BTreeSet::from([("profile.bundle".into(), "Bundle".into())]));
+        assert_eq!(
+            pairs(&oo),
+            BTreeSet::from([("profile.bundle".into(), "Bundle".into())])
+        );
     }
 }
 
@@ -153,6 +164,9 @@ fn validator_is_shareable() {
 
 #[test]
 fn bench_validation_prints_micros() {
+    let start = Instant::now();
+    let _ = Validator::r4().unwrap();
+    println!("Validator::r4: {:?}", start.elapsed());
     let b = valid();
     let _ = VALIDATOR.validate(b.clone()).unwrap();
     let n = 200;
@@ -161,5 +175,8 @@ fn bench_validation_prints_micros() {
         let _ = VALIDATOR.validate(b.clone()).unwrap();
     }
     let size = serde_json::to_vec(&b).unwrap().len();
-    println!("validate: {:.1} µs per {size}-byte bundle", start.elapsed().as_secs_f64() * 1e6 / f64::from(n));
+    println!(
+        "validate: {:.1} µs per {size}-byte bundle",
+        start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+    );
 }

@@ -12,8 +12,7 @@ mod model;
 mod sqlite;
 
 pub use model::{
-    Counts, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, RecordOutcome,
-    StrongId,
+    Counts, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, RecordOutcome, StrongId,
 };
 pub use sqlite::SqliteStore;
 
@@ -71,8 +70,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// The event number of `event` for `subscription`: the next number on first call, the same
     /// number on every later call.
-    async fn event_number(&self, subscription: &str, event: &MessageId)
-    -> Result<u64, StoreError>;
+    async fn event_number(&self, subscription: &str, event: &MessageId) -> Result<u64, StoreError>;
 
     /// Quarantine entries, newest first (reasons only, no content).
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineSummary>, StoreError>;

@@ -1,5 +1,9 @@
 //! The embedded store on SQLite (WAL, `synchronous=FULL`: a write that returned is durable).
 //!
+//! Write transactions start with `BEGIN IMMEDIATE`: a deferred transaction that reads and then
+//! writes fails at once with `SQLITE_BUSY` when another connection is writing, whatever the busy
+//! timeout, whereas an immediate one waits for the lock.
+//!
 //! Idempotency: `record_entry`, `pathway_event` and `quarantine` are keyed by message id and
 //! written with the person links in one transaction, so a redelivered message finds its entry
 //! and returns the stored outcome unchanged.
@@ -10,7 +14,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{
     Row, SqliteConnection,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
 };
 use uuid::Uuid;
 use waymark_core::MessageId;
@@ -38,7 +44,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
@@ -68,9 +77,13 @@ impl Store for SqliteStore {
     }
 
     async fn record(&self, record: NewRecord) -> Result<RecordOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if let Some(event) = stored_event(&mut tx, &record.message_id).await? {
-            return Ok(RecordOutcome { event, applied_now: false, new_person: false });
+            return Ok(RecordOutcome {
+                event,
+                applied_now: false,
+                new_person: false,
+            });
         }
         let (person_id, new_person) = resolve_person(&mut tx, &record).await?;
         let event = PathwayEvent {
@@ -81,15 +94,15 @@ impl Store for SqliteStore {
         };
         insert_entry(&mut tx, &record, &event).await?;
         tx.commit().await?;
-        Ok(RecordOutcome { event, applied_now: true, new_person })
+        Ok(RecordOutcome {
+            event,
+            applied_now: true,
+            new_person,
+        })
     }
 
-    async fn event_number(
-        &self,
-        subscription: &str,
-        event: &MessageId,
-    ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+    async fn event_number(&self, subscription: &str, event: &MessageId) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let existing: Option<i64> = sqlx::query_scalar(
             "SELECT event_number FROM subscription_event WHERE subscription_id = ? AND event_id = ?",
         )
@@ -137,8 +150,15 @@ impl Store for SqliteStore {
         )
         .fetch_one(&self.pool)
         .await?;
-        let count = |i: usize| row.try_get::<i64, _>(i).map(|n| u64::try_from(n).unwrap_or(0));
-        Ok(Counts { persons: count(0)?, records: count(1)?, quarantined: count(2)? })
+        let count = |i: usize| {
+            row.try_get::<i64, _>(i)
+                .map(|n| u64::try_from(n).unwrap_or(0))
+        };
+        Ok(Counts {
+            persons: count(0)?,
+            records: count(1)?,
+            quarantined: count(2)?,
+        })
     }
 }
 

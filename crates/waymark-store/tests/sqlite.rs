@@ -12,7 +12,10 @@ fn at(secs: i64) -> DateTime<Utc> {
 }
 
 fn id(system: &str, value: &str) -> StrongId {
-    StrongId { system: system.into(), value: Sensitive::new(value.into()) }
+    StrongId {
+        system: system.into(),
+        value: Sensitive::new(value.into()),
+    }
 }
 
 fn record(key: &str, ids: Vec<StrongId>) -> NewRecord {
@@ -30,15 +33,23 @@ fn record(key: &str, ids: Vec<StrongId>) -> NewRecord {
 
 async fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("store.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("store.db"))
+        .await
+        .unwrap();
     (dir, store)
 }
 
 #[tokio::test]
 async fn applying_a_record_twice_changes_nothing() {
     let (_dir, store) = open().await;
-    let first = store.record(record("m1", vec![id(NOMIS, "A5089DY")])).await.unwrap();
-    let again = store.record(record("m1", vec![id(NOMIS, "A5089DY")])).await.unwrap();
+    let first = store
+        .record(record("m1", vec![id(NOMIS, "A5089DY")]))
+        .await
+        .unwrap();
+    let again = store
+        .record(record("m1", vec![id(NOMIS, "A5089DY")]))
+        .await
+        .unwrap();
     assert!(first.applied_now && first.new_person);
     assert!(!again.applied_now);
     assert_eq!(first.event, again.event);
@@ -49,26 +60,47 @@ async fn applying_a_record_twice_changes_nothing() {
 #[tokio::test]
 async fn strong_identifiers_link_records_to_one_person() {
     let (_dir, store) = open().await;
-    let a = store.record(record("m1", vec![id(NOMIS, "A5089DY")])).await.unwrap();
-    let b = store
-        .record(record("m2", vec![id(BOOKING, "1200835"), id(NOMIS, "A5089DY")]))
+    let a = store
+        .record(record("m1", vec![id(NOMIS, "A5089DY")]))
         .await
         .unwrap();
-    let c = store.record(record("m3", vec![id(BOOKING, "1200835")])).await.unwrap();
+    let b = store
+        .record(record(
+            "m2",
+            vec![id(BOOKING, "1200835"), id(NOMIS, "A5089DY")],
+        ))
+        .await
+        .unwrap();
+    let c = store
+        .record(record("m3", vec![id(BOOKING, "1200835")]))
+        .await
+        .unwrap();
     assert_eq!(a.event.person_id, b.event.person_id);
     assert_eq!(b.event.person_id, c.event.person_id);
     assert!(!b.new_person && !c.new_person);
-    let other = store.record(record("m4", vec![id(NOMIS, "A6089DY")])).await.unwrap();
+    let other = store
+        .record(record("m4", vec![id(NOMIS, "A6089DY")]))
+        .await
+        .unwrap();
     assert_ne!(other.event.person_id, a.event.person_id);
 }
 
 #[tokio::test]
 async fn identifiers_of_two_persons_in_one_record_are_refused() {
     let (_dir, store) = open().await;
-    store.record(record("m1", vec![id(NOMIS, "A5089DY")])).await.unwrap();
-    store.record(record("m2", vec![id(NOMIS, "A6089DY")])).await.unwrap();
+    store
+        .record(record("m1", vec![id(NOMIS, "A5089DY")]))
+        .await
+        .unwrap();
+    store
+        .record(record("m2", vec![id(NOMIS, "A6089DY")]))
+        .await
+        .unwrap();
     let err = store
-        .record(record("m3", vec![id(NOMIS, "A5089DY"), id(NOMIS, "A6089DY")]))
+        .record(record(
+            "m3",
+            vec![id(NOMIS, "A5089DY"), id(NOMIS, "A6089DY")],
+        ))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::ConflictingIdentity(_)), "{err}");

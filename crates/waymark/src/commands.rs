@@ -80,7 +80,9 @@ pub fn map(args: &MapArgs) -> u8 {
         Ok(env) => env,
         Err(text) => return unreadable(&text),
     };
-    let Some(validator) = validator() else { return UNREADABLE };
+    let Some(validator) = validator() else {
+        return UNREADABLE;
+    };
     match map_and_validate(&mappings, &validator, &envelope) {
         Ok(bundle) => print_json(&bundle),
         Err(outcome) => fail(REFUSED, &outcome),
@@ -104,7 +106,9 @@ pub fn validate(args: &ValidateArgs) -> u8 {
         Ok(v) => v,
         Err(text) => return unreadable(&text),
     };
-    let Some(validator) = validator() else { return UNREADABLE };
+    let Some(validator) = validator() else {
+        return UNREADABLE;
+    };
     match validator.validate(bundle) {
         Ok(_) => print_json(&OperationOutcome::default().to_json()),
         Err(outcome) => fail(REFUSED, &outcome),
@@ -117,7 +121,9 @@ pub fn redact(args: &RedactArgs) -> u8 {
         Ok(v) => v,
         Err(text) => return unreadable(&text),
     };
-    let Some(validator) = validator() else { return UNREADABLE };
+    let Some(validator) = validator() else {
+        return UNREADABLE;
+    };
     let canonical = match validator.validate(bundle) {
         Ok(b) => b,
         Err(outcome) => return fail(REFUSED, &outcome),
@@ -133,7 +139,9 @@ pub fn redact(args: &RedactArgs) -> u8 {
         purpose: "inspection".to_owned(),
     };
     match policy.release(&canonical, &recipient) {
-        Ok(r) if args.manifest => print_json(&json!({"bundle": r.bundle(), "manifest": r.manifest()})),
+        Ok(r) if args.manifest => {
+            print_json(&json!({"bundle": r.bundle(), "manifest": r.manifest()}))
+        }
         Ok(r) => print_json(r.bundle()),
         Err(err) => fail(REFUSED, &OperationOutcome::from_error(&err)),
     }
@@ -157,14 +165,19 @@ fn read_envelope(args: &MapArgs) -> Result<Envelope, String> {
         Some(v) if v.get("checksum").is_some() && v.get("payload").is_some() => {
             Envelope::from_bytes(&bytes).map_err(|e| e.to_string())?
         }
-        Some(v) if v.get("envelope").is_some() && v.get("message").is_some() => from_input_document(&v)?,
+        Some(v) if v.get("envelope").is_some() && v.get("message").is_some() => {
+            from_input_document(&v)?
+        }
         _ => native_envelope(args.source, bytes, read_context(args.context.as_deref())?)?,
     };
     if let Some(t) = &args.message_type {
         envelope.message_type.clone_from(t);
     }
     if envelope.source != args.source {
-        return Err(format!("the file is a `{}` message, not `{}`", envelope.source, args.source));
+        return Err(format!(
+            "the file is a `{}` message, not `{}`",
+            envelope.source, args.source
+        ));
     }
     Ok(envelope)
 }
@@ -199,10 +212,20 @@ fn from_input_document(doc: &Value) -> Result<Envelope, String> {
 }
 
 /// A native message, wrapped as the source's adapter would (the closed registry of sources).
-fn native_envelope(source: SourceSystem, bytes: Vec<u8>, context: Value) -> Result<Envelope, String> {
+fn native_envelope(
+    source: SourceSystem,
+    bytes: Vec<u8>,
+    context: Value,
+) -> Result<Envelope, String> {
     match source {
-        SourceSystem::Nomis => Ok(waymark_adapter_nomis::offline_envelope(bytes, Utc::now(), context)),
-        other => Err(format!("no adapter for `{other}` yet: give an envelope or an input document")),
+        SourceSystem::Nomis => Ok(waymark_adapter_nomis::offline_envelope(
+            bytes,
+            Utc::now(),
+            context,
+        )),
+        other => Err(format!(
+            "no adapter for `{other}` yet: give an envelope or an input document"
+        )),
     }
 }
 
@@ -227,6 +250,7 @@ fn fail(code: u8, outcome: &OperationOutcome) -> u8 {
 }
 
 fn unreadable(text: &str) -> u8 {
-    let issue = waymark_fhir::Issue::error(waymark_core::IssueType::Structure, "cli.unreadable", text);
+    let issue =
+        waymark_fhir::Issue::error(waymark_core::IssueType::Structure, "cli.unreadable", text);
     fail(UNREADABLE, &OperationOutcome::single(issue))
 }

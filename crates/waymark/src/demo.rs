@@ -57,7 +57,10 @@ pub struct DemoArgs {
 
 /// Runs the demo; returns the exit code.
 pub fn run(args: DemoArgs) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("waymark demo: cannot start the runtime: {err}");
@@ -75,7 +78,10 @@ pub fn run(args: DemoArgs) -> u8 {
 
 async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let temp = tempfile::tempdir()?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_owned());
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_owned());
     let mut population = Population::synthetic(args.seed, args.people);
     if !args.no_bad {
         population = population.with_faults(Faults { bad_events: true });
@@ -95,7 +101,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         api_port: args.port,
     };
     let hub = EmbeddedHub::start(&opts, subscriptions, telemetry, delivery_tx).await?;
-    println!("waymark demo: hub on {}, API http://{}", opts.data_dir.display(), hub.api_addr());
+    println!(
+        "waymark demo: hub on {}, API http://{}",
+        opts.data_dir.display(),
+        hub.api_addr()
+    );
     println!(
         "  mock NOMIS: {} people, {} notifications ({} good, {} bad); 2 subscribers",
         args.people, expected.sent, expected.good, expected.bad
@@ -103,7 +113,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let tally = Tally::default();
     let printer = tokio::spawn(print_events(pipeline_rx, delivery_rx, tally.clone()));
     let started = Instant::now();
-    let pushed = nomis.push_to(&hub.nomis_endpoint(), PushOptions::default()).await;
+    let pushed = nomis
+        .push_to(&hub.nomis_endpoint(), PushOptions::default())
+        .await;
     let want_delivered = expected.good * 2;
     let done = wait_until(args.timeout, || async {
         let quarantined = hub.store.counts().await.map(|c| c.quarantined).unwrap_or(0);
@@ -113,14 +125,22 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     .await;
     let elapsed = started.elapsed();
     let counts = hub.store.counts().await?;
-    tally.print_summary(pushed.acknowledged, counts, [&healthcare, &probation], elapsed);
+    tally.print_summary(
+        pushed.acknowledged,
+        counts,
+        [&healthcare, &probation],
+        elapsed,
+    );
     let leaks = report::clinical_leaks(&probation);
     if leaks > 0 {
         println!("  FAIL: the probation subscriber received {leaks} clinical resources");
     }
     let ok = done && leaks == 0 && pushed.failed == 0;
     if !args.once {
-        println!("serving until Ctrl-C (API http://{}/health)", hub.api_addr());
+        println!(
+            "serving until Ctrl-C (API http://{}/health)",
+            hub.api_addr()
+        );
         tokio::signal::ctrl_c().await?;
     }
     hub.stop().await;
@@ -161,6 +181,14 @@ where
 
 /// A fresh Standard Webhooks secret for this run.
 fn demo_secret() -> String {
-    let bytes: Vec<u8> = uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
-    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    let bytes: Vec<u8> = uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .chain(uuid::Uuid::new_v4().as_bytes())
+        .copied()
+        .collect();
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }

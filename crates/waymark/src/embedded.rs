@@ -70,7 +70,15 @@ impl EmbeddedHub {
         let hub = Hub::start(parts).await?;
         let (adapter_stop, adapter) = start_nomis(bus.clone(), &opts.prison_api_url).await?;
         let (api_addr, api) = start_api(store.clone(), opts.api_port).await?;
-        Ok(Self { bus, store, hub, adapter, adapter_stop, api_addr, api })
+        Ok(Self {
+            bus,
+            store,
+            hub,
+            adapter,
+            adapter_stop,
+            api_addr,
+            api,
+        })
     }
 
     /// Where the NOMIS adapter takes SNS notifications.
@@ -108,7 +116,10 @@ async fn start_nomis(
 ) -> anyhow::Result<(watch::Sender<bool>, RunningAdapter)> {
     let (stop, shutdown) = watch::channel(false);
     let bus: Arc<dyn Bus> = bus;
-    let cx = AdapterContext { publisher: Publisher::new(bus, INGEST), shutdown };
+    let cx = AdapterContext {
+        publisher: Publisher::new(bus, INGEST),
+        shutdown,
+    };
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let adapter = NomisConfig::new(listen, prison_api_url).build(cx).await?;
     Ok((stop, adapter))
@@ -134,24 +145,41 @@ async fn start_api(
 
 /// The demo's two receiving systems: the prison healthcare team (sees everything) and a
 /// probation service (never sees a clinical class). Both subscribe to every change.
-pub fn demo_subscriptions(healthcare_url: &str, probation_url: &str, secret: &str) -> Vec<Subscription> {
-    let sub = |id: &str, url: &str, role: Role, organisation: &str, registered: bool| Subscription {
-        version: 1,
-        id: id.to_owned(),
-        topic: waymark_pipeline::EVERY_CHANGE.to_owned(),
-        endpoint: url.to_owned(),
-        recipient: Recipient {
-            organisation: organisation.to_owned(),
-            role,
-            registered,
-            purpose: "continuity-of-care".to_owned(),
-        },
-        secret: secret.to_owned().into(),
-        payload: PayloadMode::FullResource,
-        enabled: true,
-    };
+pub fn demo_subscriptions(
+    healthcare_url: &str,
+    probation_url: &str,
+    secret: &str,
+) -> Vec<Subscription> {
+    let sub =
+        |id: &str, url: &str, role: Role, organisation: &str, registered: bool| Subscription {
+            version: 1,
+            id: id.to_owned(),
+            topic: waymark_pipeline::EVERY_CHANGE.to_owned(),
+            endpoint: url.to_owned(),
+            recipient: Recipient {
+                organisation: organisation.to_owned(),
+                role,
+                registered,
+                purpose: "continuity-of-care".to_owned(),
+            },
+            secret: secret.to_owned().into(),
+            payload: PayloadMode::FullResource,
+            enabled: true,
+        };
     vec![
-        sub("hmp-healthcare", healthcare_url, Role::PrisonHealthcare, "hmp-moorland-healthcare", true),
-        sub("probation-yorkshire", probation_url, Role::Probation, "probation-yorkshire", false),
+        sub(
+            "hmp-healthcare",
+            healthcare_url,
+            Role::PrisonHealthcare,
+            "hmp-moorland-healthcare",
+            true,
+        ),
+        sub(
+            "probation-yorkshire",
+            probation_url,
+            Role::Probation,
+            "probation-yorkshire",
+            false,
+        ),
     ]
 }

@@ -46,10 +46,10 @@ use async_trait::async_trait;
 use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
-use crate::{Bus, BusError, Delivery, Disposition, Message, Published, QueueDepth, QueueSpec};
-
-/// `x-death-reason` of a message that reached its queue's delivery limit.
-pub const DELIVERY_LIMIT_REASON: &str = "delivery-limit";
+use crate::{
+    Bus, BusError, DELIVERY_LIMIT_REASON, Delivery, Disposition, Message, Published, QueueDepth,
+    QueueSpec,
+};
 
 /// How often, at most, expired dedupe rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);

@@ -10,14 +10,10 @@ use sqlx::SqliteConnection;
 use waymark_core::{MessageId, Sensitive};
 
 use super::backend;
-use crate::{BusError, Delivery, DeliveryTag, Message, QueueSpec};
-
-/// Header naming the queue a dead-lettered message died in.
-pub(super) const DEATH_QUEUE: &str = "x-death-queue";
-/// Header giving why it was dead-lettered.
-pub(super) const DEATH_REASON: &str = "x-death-reason";
-/// Header giving how many times it had been delivered.
-pub(super) const DEATH_ATTEMPTS: &str = "x-death-attempts";
+use crate::{
+    BusError, Delivery, DeliveryTag, Message, QueueSpec, X_DEATH_ATTEMPTS, X_DEATH_QUEUE,
+    X_DEATH_REASON,
+};
 
 /// How many expired dedupe rows one prune statement deletes.
 const PRUNE_BATCH: i64 = 5_000;
@@ -271,10 +267,10 @@ pub(super) async fn dead_letter(
     let mut headers = decode_headers(&headers, &id)?;
     // A message failing again in a dead-letter queue that parks into itself keeps the record of
     // its first death (which queue it came from), so it can still be replayed to the right place.
-    if from != to || !headers.contains_key(DEATH_QUEUE) {
-        headers.insert(DEATH_QUEUE.into(), from.into());
-        headers.insert(DEATH_REASON.into(), reason.into());
-        headers.insert(DEATH_ATTEMPTS.into(), attempts.to_string());
+    if from != to || !headers.contains_key(X_DEATH_QUEUE) {
+        headers.insert(X_DEATH_QUEUE.into(), from.into());
+        headers.insert(X_DEATH_REASON.into(), reason.into());
+        headers.insert(X_DEATH_ATTEMPTS.into(), attempts.to_string());
     }
     sqlx::query(
         "INSERT INTO messages (queue, id, key, headers, body, visible_at)

@@ -81,7 +81,11 @@ impl Tally {
                     r.duplicates().len()
                 );
             }
-            println!("  {:.2} s, {:.1} events/s published to delivered", secs, published as f64 / secs);
+            println!(
+                "  {:.2} s, {:.1} events/s published to delivered",
+                secs,
+                published as f64 / secs
+            );
         });
     }
 }
@@ -91,21 +95,46 @@ pub fn print_pipeline(event: &PipelineEvent) {
     let now = Utc::now().format("%H:%M:%S%.3f");
     match event {
         PipelineEvent::Mapped { .. } => {}
-        PipelineEvent::Quarantined { message_id, stage, code } => {
-            println!("{now}  quarantined  {}  at {stage}: {code}", short(message_id.as_str()));
+        PipelineEvent::Quarantined {
+            message_id,
+            stage,
+            code,
+        } => {
+            println!(
+                "{now}  quarantined  {}  at {stage}: {code}",
+                short(message_id.as_str())
+            );
         }
-        PipelineEvent::Recorded { message_id, topic, person_id, applied_now } => {
-            let again = if *applied_now { "" } else { " (already applied)" };
+        PipelineEvent::Recorded {
+            message_id,
+            topic,
+            person_id,
+            applied_now,
+        } => {
+            let again = if *applied_now {
+                ""
+            } else {
+                " (already applied)"
+            };
             println!(
                 "{now}  recorded     {}  {topic:<18} person {}{again}",
                 short(message_id.as_str()),
                 short(person_id)
             );
         }
-        PipelineEvent::Released { subscription, event_number, withheld, .. } => {
-            println!("{now}  released     #{event_number:<4} to {subscription} ({withheld} withheld)");
+        PipelineEvent::Released {
+            subscription,
+            event_number,
+            withheld,
+            ..
+        } => {
+            println!(
+                "{now}  released     #{event_number:<4} to {subscription} ({withheld} withheld)"
+            );
         }
-        PipelineEvent::NotReleased { subscription, code, .. } => {
+        PipelineEvent::NotReleased {
+            subscription, code, ..
+        } => {
             println!("{now}  not released to {subscription}: {code}");
         }
     }
@@ -115,15 +144,31 @@ pub fn print_pipeline(event: &PipelineEvent) {
 pub fn print_delivery(event: &DeliveryEvent) {
     let now = Utc::now().format("%H:%M:%S%.3f");
     match event {
-        DeliveryEvent::Delivered { subscription, message_id, attempt } => println!(
+        DeliveryEvent::Delivered {
+            subscription,
+            message_id,
+            attempt,
+        } => println!(
             "{now}  delivered    {}  to {subscription} (attempt {attempt})",
             short(message_id.as_str())
         ),
-        DeliveryEvent::Retrying { subscription, reason, .. } => {
+        DeliveryEvent::Retrying {
+            subscription,
+            reason,
+            ..
+        } => {
             println!("{now}  retrying     to {subscription}: {reason}");
         }
-        DeliveryEvent::DeadLettered { subscription, reason, .. }
-        | DeliveryEvent::Rejected { subscription, reason, .. } => {
+        DeliveryEvent::DeadLettered {
+            subscription,
+            reason,
+            ..
+        }
+        | DeliveryEvent::Rejected {
+            subscription,
+            reason,
+            ..
+        } => {
             println!("{now}  DEAD-LETTER  to {subscription}: {reason}");
         }
     }
@@ -134,7 +179,11 @@ pub fn clinical_leaks(receiver: &MockReceiver) -> usize {
     receiver
         .received()
         .iter()
-        .flat_map(|r| waymark_fhir::entries(&r.body).map(waymark_fhir::data_class).collect::<Vec<_>>())
+        .flat_map(|r| {
+            waymark_fhir::entries(&r.body)
+                .map(waymark_fhir::data_class)
+                .collect::<Vec<_>>()
+        })
         .filter(|class| class.is_some_and(waymark_core::DataClass::is_clinical))
         .count()
 }
