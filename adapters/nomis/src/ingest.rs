@@ -1,5 +1,5 @@
 //! Turns one notification body into one envelope, per the NOMIS envelope contract
-//! (`docs/dev/CONTRACTS-session1.md`). Every body gets an envelope: a flawed one carries
+//! (`docs/specs/stage-contracts.md`). Every body gets an envelope: a flawed one carries
 //! `context.error` so the map stage can quarantine it.
 
 use chrono::{DateTime, Utc};

@@ -9,6 +9,7 @@
 //! so a redelivery is a no-op. Workers never log patient data: only ids, codes and counts.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod carried;
 mod hub;
 mod map;
 mod quarantine;

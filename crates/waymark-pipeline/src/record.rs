@@ -12,7 +12,7 @@ use waymark_profile::{CanonicalBundle, Validator};
 use waymark_store::{NewRecord, Store, StoreError, StrongId};
 
 use crate::{
-    PipelineEvent, RELEASE, Step, Telemetry,
+    PipelineEvent, RELEASE, Step, Telemetry, carried,
     quarantine::{self, Refusal, Refused},
     worker::{Handler, transient_backoff},
 };
@@ -60,7 +60,6 @@ struct EnvelopeMeta {
 #[derive(Deserialize)]
 struct RecordMessage {
     envelope: EnvelopeMeta,
-    bundle: Value,
 }
 
 /// The record stage worker.
@@ -79,31 +78,15 @@ pub struct RecordStage {
 impl Handler for RecordStage {
     async fn handle(&self, delivery: &Delivery) -> Step {
         let bytes = delivery.message.body.expose();
-        let parsed: Result<RecordMessage, _> = serde_json::from_slice(bytes);
-        let msg = match parsed {
-            Ok(msg) => msg,
-            Err(_) => {
-                let refusal = Refusal {
-                    code: "record.decode".to_owned(),
-                    outcome: Default::default(),
-                };
-                return self
-                    .refuse(&delivery.message.id, bytes, refusal, delivery.attempt)
-                    .await;
-            }
-        };
-        let bundle = match self.validator.validate(msg.bundle) {
-            Ok(bundle) => bundle,
-            Err(outcome) => {
-                let refusal = Refusal {
-                    code: "profile.invalid".to_owned(),
-                    outcome,
-                };
-                return self
-                    .refuse(&msg.envelope.id, bytes, refusal, delivery.attempt)
-                    .await;
-            }
-        };
+        let (msg, bundle) =
+            match carried::read::<RecordMessage>(bytes, &self.validator, "record.decode") {
+                Ok(read) => read,
+                Err(refusal) => {
+                    return self
+                        .refuse(&delivery.message.id, bytes, refusal, delivery.attempt)
+                        .await;
+                }
+            };
         let record = new_record(&msg.envelope, &bundle);
         match self.store.record(record).await {
             Ok(outcome) => {

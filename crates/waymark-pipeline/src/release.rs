@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Value;
 use waymark_bus::{Bus, Delivery};
 use waymark_core::ErrorCode;
 use waymark_delivery::{EnqueueError, EventMeta, Subscription};
@@ -14,7 +13,7 @@ use waymark_profile::{CanonicalBundle, Validator};
 use waymark_store::{PathwayEvent, Store};
 
 use crate::{
-    PipelineEvent, Step, Telemetry,
+    PipelineEvent, Step, Telemetry, carried,
     quarantine::{self, Refusal, Refused},
     worker::{Handler, transient_backoff},
 };
@@ -30,7 +29,6 @@ pub fn wants(subscription: &Subscription, topic: &str) -> bool {
 #[derive(Deserialize)]
 struct ReleaseMessage {
     event: PathwayEvent,
-    bundle: Value,
 }
 
 /// The release stage worker.
@@ -58,26 +56,11 @@ impl Handler for ReleaseStage {
             envelope: None,
             original: bytes,
         };
-        let msg: ReleaseMessage = match serde_json::from_slice(bytes) {
-            Ok(msg) => msg,
-            Err(_) => {
-                let refusal = Refusal {
-                    code: "release.decode".to_owned(),
-                    outcome: Default::default(),
-                };
-                return self.refuse(refused, refusal, delivery.attempt).await;
-            }
-        };
-        let bundle = match self.validator.validate(msg.bundle) {
-            Ok(bundle) => bundle,
-            Err(outcome) => {
-                let refusal = Refusal {
-                    code: "profile.invalid".to_owned(),
-                    outcome,
-                };
-                return self.refuse(refused, refusal, delivery.attempt).await;
-            }
-        };
+        let (msg, bundle) =
+            match carried::read::<ReleaseMessage>(bytes, &self.validator, "release.decode") {
+                Ok(read) => read,
+                Err(refusal) => return self.refuse(refused, refusal, delivery.attempt).await,
+            };
         for sub in self
             .subscriptions
             .iter()
@@ -165,5 +148,28 @@ impl ReleaseStage {
             attempt,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(topic: &str, enabled: bool) -> Subscription {
+        serde_json::from_value(serde_json::json!({
+            "version": 1, "id": "s", "topic": topic, "endpoint": "http://127.0.0.1:9/",
+            "recipient": {"organisation": "o", "role": "probation", "purpose": "p"},
+            "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0123456789ab",
+            "payload": "id-only", "enabled": enabled
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn every_change_matches_every_topic_and_disabled_matches_none() {
+        assert!(wants(&sub("prison.reception", true), "prison.reception"));
+        assert!(!wants(&sub("prison.reception", true), "prison.release"));
+        assert!(wants(&sub(EVERY_CHANGE, true), "prison.release"));
+        assert!(!wants(&sub(EVERY_CHANGE, false), "prison.release"));
     }
 }
