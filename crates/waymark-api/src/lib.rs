@@ -18,18 +18,28 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use waymark_bus::Bus;
 use waymark_core::ErrorCode;
 use waymark_fhir::OperationOutcome;
+use waymark_mapping::MappingSet;
+use waymark_profile::Validator;
 use waymark_store::{Store, StoreError};
 
-/// What the handlers share.
+/// What the handlers share: the hub process's parts.
 #[derive(Clone)]
 pub struct ApiState {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The bus.
+    pub bus: Arc<dyn Bus>,
+    /// The loaded mappings.
+    pub mappings: Arc<MappingSet>,
+    /// The profile validator.
+    pub validator: Arc<Validator>,
 }
 
-/// The API's routes, for `axum::serve` or for tests with `oneshot`.
+/// The API's routes, for `axum::serve` or for tests with `oneshot`. Each resource's routes live
+/// in a module of their own and are merged here.
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/health", get(health))

@@ -6,6 +6,9 @@ use axum::{body::Body, http::Request};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use waymark_api::{ApiState, router};
+use waymark_bus::SqliteBus;
+use waymark_mapping::MappingSet;
+use waymark_profile::Validator;
 use waymark_store::SqliteStore;
 
 async fn get(path: &str) -> (u16, serde_json::Value) {

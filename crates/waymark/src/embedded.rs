@@ -16,7 +16,7 @@ use waymark_mapping::MappingSet;
 use waymark_pipeline::{Hub, HubParts, INGEST, Telemetry};
 use waymark_policy::{Policy, Recipient};
 use waymark_profile::Validator;
-use waymark_store::{SqliteStore, Store};
+use waymark_store::SqliteStore;
 
 /// Where a hub keeps its files and finds its data.
 #[derive(Clone, Debug)]
@@ -56,11 +56,19 @@ impl EmbeddedHub {
         std::fs::create_dir_all(&opts.data_dir).context("creating the data folder")?;
         let bus = Arc::new(SqliteBus::open(&opts.data_dir.join("bus.db")).await?);
         let store = Arc::new(SqliteStore::open(&opts.data_dir.join("store.db")).await?);
+        let mappings = Arc::new(MappingSet::load(&opts.mappings_dir)?);
+        let validator = Arc::new(Validator::r4()?);
+        let api_state = waymark_api::ApiState {
+            store: store.clone(),
+            bus: bus.clone(),
+            mappings: mappings.clone(),
+            validator: validator.clone(),
+        };
         let parts = HubParts {
             bus: bus.clone(),
             store: store.clone(),
-            mappings: Arc::new(MappingSet::load(&opts.mappings_dir)?),
-            validator: Arc::new(Validator::r4()?),
+            mappings,
+            validator,
             policy: Arc::new(Policy::builtin()?),
             subscriptions,
             hook: RestHook::new(&RestHookConfig::default())?,
@@ -69,7 +77,7 @@ impl EmbeddedHub {
         };
         let hub = Hub::start(parts).await?;
         let (adapter_stop, adapter) = start_nomis(bus.clone(), &opts.prison_api_url).await?;
-        let (api_addr, api) = start_api(store.clone(), opts.api_port).await?;
+        let (api_addr, api) = start_api(api_state, opts.api_port).await?;
         Ok(Self {
             bus,
             store,
@@ -126,11 +134,10 @@ async fn start_nomis(
 }
 
 async fn start_api(
-    store: Arc<SqliteStore>,
+    state: waymark_api::ApiState,
     port: u16,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
-    let store: Arc<dyn Store> = store;
-    let app = waymark_api::router(waymark_api::ApiState { store });
+    let app = waymark_api::router(state);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .with_context(|| format!("binding the API to 127.0.0.1:{port}"))?;
