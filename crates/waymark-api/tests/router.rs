@@ -14,8 +14,13 @@ use waymark_store::SqliteStore;
 async fn get(path: &str) -> (u16, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
+    let bus = SqliteBus::open(&dir.path().join("b.db")).await.unwrap();
+    let mappings_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mappings");
     let app = router(ApiState {
         store: Arc::new(store),
+        bus: Arc::new(bus),
+        mappings: Arc::new(MappingSet::load(&mappings_dir).unwrap()),
+        validator: Arc::new(Validator::r4().unwrap()),
     });
     let resp = app
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
