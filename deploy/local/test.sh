@@ -11,6 +11,13 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
+# The dashboard's browser test drives headless Chromium and fails without it.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test.sh: installing chromium (for the dashboard browser test)" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (warnings denied)"

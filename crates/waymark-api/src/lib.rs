@@ -1,22 +1,31 @@
 //! The HTTP API of a hub process. In this version: liveness and readiness (`/health`), the
-//! quarantine list for integration engineers (`/admin/quarantine`, reasons only, never content)
-//! and the FHIR `CapabilityStatement` (`/fhir/metadata`). The FHIR API, authentication and audit
-//! grow here (issue 10).
+//! quarantine for integration engineers (`/admin/quarantine`: list, one entry, re-drive; reasons
+//! only, never content — see [`redrive`]) and the FHIR `CapabilityStatement`
+//! (`/fhir/metadata`), and feed health ([`health_routes`]: `/dashboard`, `/metrics`). The FHIR
+//! API, authentication and audit grow here (issue 10).
 //!
 //! Every error is a FHIR `OperationOutcome`; errors become responses only in this crate. Must
 //! never return stored content without the policy engine (there is no such route yet).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod dashboard;
+mod dry_run;
+mod metrics;
+mod quarantine;
+
+pub use dashboard::{SharedHealth, health_routes};
+pub use metrics::render as render_metrics;
+pub use quarantine::{REDRIVE_STAGE, RedriveEntry, RedriveError, RedriveReport, redrive};
+
 use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::{Query, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
 };
-use serde::Deserialize;
 use serde_json::{Value, json};
 use waymark_bus::Bus;
 use waymark_core::ErrorCode;
@@ -43,7 +52,8 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/health", get(health))
-        .route("/admin/quarantine", get(quarantine))
+        .merge(dry_run::routes())
+        .merge(quarantine::routes())
         .route("/fhir/metadata", get(metadata))
         .fallback(not_found)
         .with_state(state)
@@ -52,19 +62,6 @@ pub fn router(state: ApiState) -> Router {
 async fn health(State(state): State<ApiState>) -> Response {
     match state.store.counts().await {
         Ok(counts) => Json(json!({ "status": "ok", "store": counts })).into_response(),
-        Err(err) => store_error(&err),
-    }
-}
-
-#[derive(Deserialize)]
-struct Limit {
-    limit: Option<u32>,
-}
-
-async fn quarantine(State(state): State<ApiState>, Query(q): Query<Limit>) -> Response {
-    let limit = q.limit.unwrap_or(100).min(1000);
-    match state.store.quarantined(limit).await {
-        Ok(entries) => Json(json!({ "entries": entries })).into_response(),
         Err(err) => store_error(&err),
     }
 }
@@ -91,7 +88,7 @@ async fn not_found() -> Response {
     outcome(StatusCode::NOT_FOUND, &OperationOutcome::single(issue))
 }
 
-fn store_error(err: &StoreError) -> Response {
+pub(crate) fn store_error(err: &StoreError) -> Response {
     let status = if err.is_transient() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -100,7 +97,7 @@ fn store_error(err: &StoreError) -> Response {
     outcome(status, &OperationOutcome::from_error(err))
 }
 
-fn outcome(status: StatusCode, oo: &OperationOutcome) -> Response {
+pub(crate) fn outcome(status: StatusCode, oo: &OperationOutcome) -> Response {
     (
         status,
         [("content-type", "application/fhir+json")],

@@ -9,6 +9,7 @@
 
 mod envelope;
 mod error;
+mod identifiers;
 mod labels;
 mod role;
 mod sensitive;
@@ -16,6 +17,10 @@ mod source;
 
 pub use envelope::{ENVELOPE_VERSION, Envelope, EnvelopeError, MessageId, NewEnvelope, checksum};
 pub use error::{ErrorCode, IssueType};
+pub use identifiers::{
+    CRO_NUMBER_SYSTEM, CroNumber, IdentifierError, NHS_NUMBER_SYSTEM, NhsNumber, PNC_ID_SYSTEM,
+    PRISON_NUMBER_SYSTEM, PncId, PrisonNumber,
+};
 pub use labels::{CONFIDENTIALITY_SYSTEM, Confidentiality, DATA_CLASS_SYSTEM, DataClass};
 pub use role::{Role, UnknownRole};
 pub use sensitive::Sensitive;

@@ -32,21 +32,43 @@ pub(crate) fn to_val(value: &Value) -> Val {
     }
 }
 
-/// Whether `value` nests deeper than `limit` (iterative, so any depth is safe to ask about).
-pub(crate) fn depth_exceeds(value: &Value, limit: usize) -> bool {
+/// What is wrong with an input value's size.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Oversize {
+    /// It nests deeper than the depth limit.
+    Depth,
+    /// Its approximate serialised size is over the byte limit (the size counted so far).
+    Bytes(usize),
+}
+
+/// Checks `value` against a depth and an approximate serialised-size limit, iteratively (so any
+/// depth is safe to ask about) and stopping at the first excess.
+pub(crate) fn measure(value: &Value, max_depth: usize, max_bytes: usize) -> Result<(), Oversize> {
     let mut stack = vec![(value, 0usize)];
+    let mut bytes = 0usize;
     while let Some((value, depth)) = stack.pop() {
+        bytes += match value {
+            Value::Null => 4,
+            Value::Bool(_) => 5,
+            Value::Number(_) => 8,
+            Value::String(s) => s.len() + 2,
+            Value::Array(items) => 2 + items.len(),
+            Value::Object(map) => 2 + map.keys().map(|k| k.len() + 4).sum::<usize>(),
+        };
+        if bytes > max_bytes {
+            return Err(Oversize::Bytes(bytes));
+        }
         let children: Box<dyn Iterator<Item = &Value>> = match value {
             Value::Array(items) => Box::new(items.iter()),
             Value::Object(map) => Box::new(map.values()),
             _ => continue,
         };
-        if depth + 1 > limit {
-            return true;
+        if depth + 1 > max_depth {
+            return Err(Oversize::Depth);
         }
         stack.extend(children.map(|c| (c, depth + 1)));
     }
-    false
+    Ok(())
 }
 
 /// Converts a program's output to hub JSON within the size and depth bounds. Errors say what
@@ -139,9 +161,14 @@ mod tests {
         for _ in 0..200 {
             deep = Value::Array(vec![deep]);
         }
-        assert!(depth_exceeds(&deep, MAX_DEPTH));
-        assert!(!depth_exceeds(&json!([[1]]), 2));
-        assert!(depth_exceeds(&json!([[[1]]]), 2));
+        assert_eq!(measure(&deep, MAX_DEPTH, usize::MAX), Err(Oversize::Depth));
+        assert_eq!(measure(&json!([[1]]), 2, usize::MAX), Ok(()));
+        assert_eq!(
+            measure(&json!([[[1]]]), 2, usize::MAX),
+            Err(Oversize::Depth)
+        );
+        assert_eq!(measure(&json!(["abc"]), 9, 8), Ok(()));
+        assert_eq!(measure(&json!(["abcd"]), 9, 8), Err(Oversize::Bytes(9)));
         assert!(from_val(&to_val(&deep)).is_err());
         let big = Value::String("x".repeat(MAX_OUTPUT_BYTES));
         assert_eq!(

@@ -50,11 +50,14 @@ pub enum MappingError {
         /// The envelope's message type.
         message_type: String,
     },
-    /// The payload is larger than [`crate::MAX_PAYLOAD_BYTES`].
-    #[error("message `{message_id}` payload is {size} bytes, over the {limit}-byte limit")]
+    /// The payload is larger than [`crate::MAX_PAYLOAD_BYTES`], or the context larger than
+    /// [`crate::MAX_CONTEXT_BYTES`].
+    #[error("message `{message_id}` {part} is {size} bytes, over the {limit}-byte limit")]
     TooLarge {
         /// The envelope id.
         message_id: MessageId,
+        /// `payload` or `context`.
+        part: &'static str,
         /// Payload size in bytes.
         size: usize,
         /// The limit.
@@ -78,6 +81,28 @@ pub enum MappingError {
         /// The envelope id.
         message_id: MessageId,
         /// The error kind, or the text the program passed to `error(...)`. Never input values.
+        reason: String,
+    },
+    /// The run exceeded a bound of the sandbox: time, steps or recursion depth (see
+    /// [`crate::Limits`]).
+    #[error("mapping `{mapping}` {version} was stopped on message `{message_id}`: {reason}")]
+    Limit {
+        /// Mapping id.
+        mapping: String,
+        /// Mapping version.
+        version: String,
+        /// The envelope id.
+        message_id: MessageId,
+        /// Which bound.
+        limit: crate::Limit,
+        /// The bound, in words.
+        reason: String,
+    },
+    /// The runner cannot take work: too many stuck runs are still going, or no worker thread
+    /// could be started. Transient from the message's point of view.
+    #[error("the mapping runner is unavailable: {reason}")]
+    Unavailable {
+        /// Why.
         reason: String,
     },
     /// The program ran but its output is not one Bundle the runner can complete.
@@ -107,6 +132,12 @@ impl ErrorCode for MappingError {
             Self::NotJson { .. } => "mapping.not-json",
             Self::Runtime { .. } => "mapping.runtime",
             Self::Output { .. } => "mapping.output",
+            Self::Limit { limit, .. } => match limit {
+                crate::Limit::Time => "mapping.timeout",
+                crate::Limit::Steps => "mapping.steps",
+                crate::Limit::Depth => "mapping.recursion",
+            },
+            Self::Unavailable { .. } => "mapping.unavailable",
         }
     }
 
@@ -114,7 +145,8 @@ impl ErrorCode for MappingError {
         match self {
             Self::Load { .. } | Self::Header { .. } | Self::Compile { .. } => IssueType::Exception,
             Self::NoMapping { .. } => IssueType::NotFound,
-            Self::TooLarge { .. } => IssueType::TooCostly,
+            Self::TooLarge { .. } | Self::Limit { .. } => IssueType::TooCostly,
+            Self::Unavailable { .. } => IssueType::Transient,
             Self::NotJson { .. } => IssueType::Structure,
             Self::Runtime { .. } | Self::Output { .. } => IssueType::Processing,
         }

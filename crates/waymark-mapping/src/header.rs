@@ -46,6 +46,22 @@ impl MappingHeader {
             self.id, self.version
         )
     }
+
+    /// An information issue naming this mapping and its version (rule `mapping.produced-by`),
+    /// added to an outcome about a bundle it produced so that whoever reads the quarantine
+    /// knows which program to fix.
+    pub fn issue(&self) -> waymark_fhir::Issue {
+        waymark_fhir::Issue {
+            severity: waymark_fhir::Severity::Information,
+            code: waymark_core::IssueType::Processing,
+            rule: "mapping.produced-by".into(),
+            location: None,
+            text: format!(
+                "the bundle was produced by mapping `{}` version {}",
+                self.id, self.version
+            ),
+        }
+    }
 }
 
 #[derive(Default)]

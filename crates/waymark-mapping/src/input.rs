@@ -16,6 +16,9 @@ use crate::MappingError;
 
 /// Payloads larger than this are refused (`mapping.too-large`).
 pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
+/// Contexts (what the adapter fetched) larger than this, serialised, are refused
+/// (`mapping.too-large`).
+pub const MAX_CONTEXT_BYTES: usize = 1 << 20;
 
 /// What a program is told about the envelope (no payload, no checksum).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +71,7 @@ impl MappingInput {
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(MappingError::TooLarge {
                 message_id: envelope.id.clone(),
+                part: "payload",
                 size: payload.len(),
                 limit: MAX_PAYLOAD_BYTES,
             });

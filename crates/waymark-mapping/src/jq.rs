@@ -9,23 +9,25 @@
 use std::cell::RefCell;
 use std::path::Path;
 
-use jaq_core::box_iter::box_once;
 use jaq_core::data::{DataT, HasLut};
-use jaq_core::load::parse::Def;
+use jaq_core::load::parse::{Def, Term};
 use jaq_core::load::{self, Arena, File, Loader};
-use jaq_core::native::{Fun, v};
-use jaq_core::{Ctx, Cv, Error, Exn, Native, ValXs, Vars};
+use jaq_core::native::Fun;
+use jaq_core::{Ctx, Exn, Vars};
 use jaq_json::Val;
-use uuid::Uuid;
 
 use crate::MappingError;
+use crate::instrument;
+use crate::labels::Labels;
+use crate::natives::{self, text};
+use crate::sandbox::{Guard, Limit};
 use crate::terminology::ConceptMaps;
 
-/// Namespace of `wm_uuid` ids.
-const WM_UUID_NAMESPACE: Uuid = Uuid::from_u128(0x3b0e_5f52_7c1a_4d39_8e6b_2a94_d1c7_05f3);
-
 const PRELUDE: &str = include_str!("prelude.jq");
-const REMOVED_DEFS: &[&str] = &["stderr", "debug", "halt", "halt_error"];
+/// Loaded before jaq's own definitions, so that theirs (`range/2`, `range/1`) count steps too.
+const FIRST: &str = "def range($from; $upto; $by): wm_range($from; $upto; $by) | wm_tick;";
+/// Removed (impure), or replaced by natives in `natives.rs` (`join`).
+const REMOVED_DEFS: &[&str] = &["stderr", "debug", "halt", "halt_error", "join"];
 const REMOVED_FUNS: &[&str] = &[
     "env",
     "now",
@@ -34,10 +36,12 @@ const REMOVED_FUNS: &[&str] = &[
     "strflocaltime",
     "stderr_empty",
     "debug_empty",
+    // Replaced by a bounded one in `natives.rs`.
+    "fromjson",
 ];
 
-/// The data kind of Waymark programs: jaq JSON values, with the loaded ConceptMaps and per-run
-/// state reachable from natives.
+/// The data kind of Waymark programs: jaq JSON values, with the loaded ConceptMaps, labels and
+/// per-run state reachable from natives.
 pub(crate) struct Wm;
 
 impl DataT for Wm {
@@ -47,14 +51,25 @@ impl DataT for Wm {
 
 /// The value type as natives must spell it (the unnormalised projection), so `fn` items
 /// coerce to jaq's higher-ranked function pointers.
-type V<'a> = <Wm as DataT>::V<'a>;
+pub(crate) type V<'a> = <Wm as DataT>::V<'a>;
 
 /// What natives can see during one run.
 pub(crate) struct RunData<'a> {
     lut: &'a jaq_core::Lut<Wm>,
-    maps: &'a ConceptMaps,
+    pub(crate) maps: &'a ConceptMaps,
+    pub(crate) labels: &'a Labels,
+    guard: &'a Guard,
     /// The last text passed to `error(...)` (or a helper's own failure message).
-    raised: RefCell<Option<String>>,
+    pub(crate) raised: RefCell<Option<String>>,
+}
+
+impl RunData<'_> {
+    /// One step of the run's budget (see `sandbox.rs`).
+    pub(crate) fn tick(&self) -> Result<(), String> {
+        self.guard
+            .tick()
+            .map_err(|_| "the run exceeded a limit".to_owned())
+    }
 }
 
 impl<'a> HasLut<'a, Wm> for &'a RunData<'a> {
@@ -63,7 +78,14 @@ impl<'a> HasLut<'a, Wm> for &'a RunData<'a> {
     }
 }
 
-/// A compiled mapping program.
+/// What a program may use besides its input.
+pub(crate) struct Env<'a> {
+    pub(crate) maps: &'a ConceptMaps,
+    pub(crate) labels: &'a Labels,
+    pub(crate) guard: &'a Guard,
+}
+
+/// A compiled mapping program (instrumented: see `instrument.rs`).
 pub(crate) struct Program {
     filter: jaq_core::Filter<Wm>,
 }
@@ -79,208 +101,172 @@ pub(crate) enum RunError {
     NoOutput,
     /// More than one output value.
     ManyOutputs,
+    /// The run exceeded a bound of the sandbox.
+    Limit(Limit),
 }
 
 impl Program {
     /// Parses and compiles `code` (read from `file`, named in errors).
     pub(crate) fn compile(file: &Path, code: &str) -> Result<Self, MappingError> {
-        let arena = Arena::default();
-        let loader = Loader::new(prelude(file)?);
-        let modules = loader
-            .load(&arena, File { code, path: () })
-            .map_err(|errs| load_error(file, code, &errs))?;
-        let filter = jaq_core::Compiler::default()
-            .with_funs(funs())
-            .compile(modules)
-            .map_err(|errs| {
-                let (at, reason) = errs
-                    .iter()
-                    .flat_map(|(_, errs)| errs.iter())
-                    .map(|(name, undefined)| {
-                        let what = match undefined {
-                            jaq_core::compile::Undefined::Filter(arity) => {
-                                format!("undefined filter `{name}/{arity}`")
-                            }
-                            other => format!("undefined {} `{name}`", other.as_str()),
-                        };
-                        (*name, what)
-                    })
-                    .next()
-                    .unwrap_or(("", "the program does not compile".to_owned()));
-                compile_error(file, code, at, reason)
-            })?;
-        Ok(Self { filter })
+        if let Some(filter) = compile_instrumented(code) {
+            return Ok(Self { filter });
+        }
+        // Something is wrong: compile the program as written to say what and where.
+        match check(file, code) {
+            Err(mut errors) if !errors.is_empty() => Err(errors.swap_remove(0)),
+            _ => Err(MappingError::Load {
+                path: file.to_owned(),
+                reason: "the program compiles but cannot be instrumented".into(),
+            }),
+        }
     }
 
     /// Runs the program on `input`; exactly one output value is expected.
-    pub(crate) fn run(&self, input: Val, maps: &ConceptMaps) -> Result<Val, RunError> {
+    pub(crate) fn run(&self, input: Val, env: &Env<'_>) -> Result<Val, RunError> {
         let data = RunData {
             lut: &self.filter.lut,
-            maps,
+            maps: env.maps,
+            labels: env.labels,
+            guard: env.guard,
             raised: RefCell::new(None),
         };
         let ctx = Ctx::<Wm>::new(&data, Vars::new([]));
         let mut outputs = self.filter.id.run((ctx, input));
-        let first = match outputs.next() {
-            None => return Err(RunError::NoOutput),
-            Some(Err(exn)) => return Err(describe(exn, &data)),
-            Some(Ok(first)) => first,
+        let first = outputs.next();
+        let second = match first {
+            Some(Ok(_)) => outputs.next(),
+            _ => None,
         };
-        match outputs.next() {
-            None => Ok(first),
-            Some(Ok(_)) => Err(RunError::ManyOutputs),
-            Some(Err(exn)) => Err(describe(exn, &data)),
+        drop(outputs);
+        // A tripped limit wins, even if the program caught the error it raised.
+        if let Some(limit) = env.guard.tripped() {
+            return Err(RunError::Limit(limit));
+        }
+        match (first, second) {
+            (None, _) => Err(RunError::NoOutput),
+            (Some(Err(exn)), _) | (_, Some(Err(exn))) => Err(describe(exn, &data)),
+            (Some(Ok(first)), None) => Ok(first),
+            (Some(Ok(_)), Some(Ok(_))) => Err(RunError::ManyOutputs),
         }
     }
 }
 
-fn prelude(file: &Path) -> Result<Vec<Def<&'static str>>, MappingError> {
-    let ours = load::parse(PRELUDE, |p| p.defs()).ok_or_else(|| MappingError::Load {
-        path: file.to_owned(),
-        reason: "the built-in Waymark prelude does not parse".into(),
-    })?;
-    Ok(jaq_core::defs()
+/// Compiles `code` as written (no instrumentation) and returns every error, each located. Used
+/// to explain a program that does not compile, and by `lint`.
+pub(crate) fn check(file: &Path, code: &str) -> Result<(), Vec<MappingError>> {
+    let arena = Arena::default();
+    let loader = Loader::new(prelude(file).map_err(|e| vec![e])?);
+    let modules = loader
+        .load(&arena, File { code, path: () })
+        .map_err(|errs| vec![load_error(file, code, &errs)])?;
+    jaq_core::Compiler::default()
+        .with_funs(funs())
+        .compile(modules)
+        .map(drop)
+        .map_err(|errs| {
+            let found: Vec<MappingError> = errs
+                .iter()
+                .flat_map(|(_, errs)| errs.iter())
+                .map(|(name, undefined)| {
+                    let what = match undefined {
+                        jaq_core::compile::Undefined::Filter(arity) => {
+                            format!("undefined filter `{name}/{arity}`")
+                        }
+                        other => format!("undefined {} `{name}`", other.as_str()),
+                    };
+                    compile_error(file, code, name, what)
+                })
+                .collect();
+            if found.is_empty() {
+                vec![compile_error(
+                    file,
+                    code,
+                    "",
+                    "the program does not compile".into(),
+                )]
+            } else {
+                found
+            }
+        })
+}
+
+/// The program's parse tree (`None` if it does not parse as a plain jq term).
+pub(crate) fn parse(code: &str) -> Option<Term<&str>> {
+    load::parse(code, |p| p.term())
+}
+
+/// Instruments the standard library, Waymark's prelude and the program, and compiles the
+/// program as the body of `def wm_main: …;`. `None` on any failure (explained by [`check`]).
+fn compile_instrumented(code: &str) -> Option<jaq_core::Filter<Wm>> {
+    let mut main = parse(code)?;
+    instrument::optimise_objects(&mut main);
+    instrument::instrument(&mut main);
+    let mut defs = instrumented_prelude()?;
+    defs.push(Def {
+        name: "wm_main",
+        args: Vec::new(),
+        body: main,
+    });
+    let arena = Arena::default();
+    let modules = Loader::new(defs)
+        .load(
+            &arena,
+            File {
+                code: "wm_main",
+                path: (),
+            },
+        )
+        .ok()?;
+    jaq_core::Compiler::default()
+        .with_funs(funs())
+        .compile(modules)
+        .ok()
+}
+
+fn instrumented_prelude() -> Option<Vec<Def<&'static str>>> {
+    let first = load::parse(FIRST, |p| p.defs())?;
+    let ours = load::parse(PRELUDE, |p| p.defs())?;
+    let mut defs: Vec<Def<&'static str>> =
+        first.into_iter().chain(std_defs()).chain(ours).collect();
+    for def in &mut defs {
+        instrument::optimise_objects(&mut def.body);
+        instrument::instrument_def(def);
+    }
+    Some(defs)
+}
+
+fn std_defs() -> impl Iterator<Item = Def<&'static str>> {
+    jaq_core::defs()
         .chain(jaq_std::defs())
         .chain(jaq_json::defs())
         .filter(|def| !REMOVED_DEFS.contains(&def.name))
-        .chain(ours)
-        .collect())
 }
 
+fn prelude(file: &Path) -> Result<Vec<Def<&'static str>>, MappingError> {
+    let err = || MappingError::Load {
+        path: file.to_owned(),
+        reason: "the built-in Waymark prelude does not parse".into(),
+    };
+    let first = load::parse(FIRST, |p| p.defs()).ok_or_else(err)?;
+    let ours = load::parse(PRELUDE, |p| p.defs()).ok_or_else(err)?;
+    Ok(first.into_iter().chain(std_defs()).chain(ours).collect())
+}
+
+/// jaq's natives minus the impure ones (`range/3` renamed `wm_range`), plus Waymark's.
 fn funs() -> impl Iterator<Item = Fun<Wm>> {
-    let waymark: [Fun<Wm>; 5] = [
-        ("wm_raise", v(0), Native::<Wm>::new(wm_raise)),
-        ("wm_compact", v(0), Native::<Wm>::new(wm_compact)),
-        ("wm_uuid", v(1), Native::<Wm>::new(wm_uuid)),
-        (
-            "wm_prison_number",
-            v(0),
-            Native::<Wm>::new(wm_prison_number),
-        ),
-        ("wm_translate", v(1), Native::<Wm>::new(wm_translate)),
-    ];
     jaq_core::funs()
         .chain(jaq_std::funs())
         .chain(jaq_json::funs())
         .filter(|(name, _, _)| !REMOVED_FUNS.contains(name))
-        .chain(waymark)
-}
-
-/// The text of a string value.
-fn text(v: &Val) -> Option<&str> {
-    match v {
-        Val::TStr(bytes) => std::str::from_utf8(bytes).ok(),
-        _ => None,
-    }
-}
-
-/// Fails with a message the runner may report (written here, without values).
-fn fail<'a>(data: &RunData<'_>, message: &str) -> ValXs<'a, Val> {
-    *data.raised.borrow_mut() = Some(message.to_owned());
-    box_once(Err(Exn::from(Error::new(Val::from(message.to_owned())))))
-}
-
-/// `error` of the prelude: remembers the text, then raises it.
-fn wm_raise<'a>(cv: Cv<'a, Wm>) -> ValXs<'a, V<'a>> {
-    *cv.0.data().raised.borrow_mut() = text(&cv.1).map(str::to_owned);
-    box_once(Err(Exn::from(Error::new(cv.1))))
-}
-
-/// `wm_uuid(parts)`: uuid v5 of a string, or of an array of strings and numbers.
-fn wm_uuid<'a>(mut cv: Cv<'a, Wm>) -> ValXs<'a, V<'a>> {
-    let parts = cv.0.pop_var();
-    let name = match &parts {
-        Val::TStr(_) => text(&parts).map(str::to_owned),
-        Val::Arr(items) => items
-            .iter()
-            .map(|item| match item {
-                Val::TStr(_) => text(item).map(str::to_owned),
-                Val::Num(_) => Some(item.to_string()),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()
-            .filter(|parts| !parts.is_empty())
-            .map(|parts| parts.join("\u{1f}")),
-        _ => None,
-    };
-    match name {
-        Some(name) => {
-            let id = Uuid::new_v5(&WM_UUID_NAMESPACE, name.as_bytes());
-            box_once(Ok(Val::from(id.to_string())))
-        }
-        None => fail(
-            cv.0.data(),
-            "wm_uuid: parts must be a string or a non-empty array of strings and numbers",
-        ),
-    }
-}
-
-/// `wm_prison_number`: the input if it is a NOMIS prison number (`A1234BC`), else `null`.
-fn wm_prison_number<'a>(cv: Cv<'a, Wm>) -> ValXs<'a, V<'a>> {
-    let valid = text(&cv.1).is_some_and(crate::is_prison_number);
-    box_once(Ok(if valid { cv.1 } else { Val::Null }))
-}
-
-/// `wm_translate(map)`: the target code for the input code in ConceptMap `map` (id or url).
-fn wm_translate<'a>(mut cv: Cv<'a, Wm>) -> ValXs<'a, V<'a>> {
-    let map = cv.0.pop_var();
-    let data = *cv.0.data();
-    let (Some(map), Some(code)) = (text(&map), text(&cv.1)) else {
-        if matches!(cv.1, Val::Null) {
-            return box_once(Ok(Val::Null));
-        }
-        return fail(
-            data,
-            "wm_translate: the map id and the code must be strings",
-        );
-    };
-    match data.maps.translate(map, code) {
-        Ok(target) => box_once(Ok(target.map_or(Val::Null, |t| Val::from(t.to_owned())))),
-        Err(()) => fail(
-            data,
-            "wm_translate: no ConceptMap with that id or url is loaded",
-        ),
-    }
-}
-
-/// `wm_compact`: drops `null`, `""`, `[]` and `{}` at every depth (FHIR forbids empty values),
-/// including containers that become empty. Native: the jq version (`walk` + `with_entries`) cost
-/// about 90% of a NOMIS mapping run.
-fn wm_compact<'a>(cv: Cv<'a, Wm>) -> ValXs<'a, V<'a>> {
-    match compact(cv.1, 0) {
-        Ok(v) => box_once(Ok(v.unwrap_or(Val::Null))),
-        Err(()) => fail(
-            cv.0.data(),
-            "wm_compact: the value nests deeper than 128 levels",
-        ),
-    }
-}
-
-fn compact(value: Val, depth: usize) -> Result<Option<Val>, ()> {
-    if depth > crate::MAX_DEPTH {
-        return Err(());
-    }
-    Ok(match value {
-        Val::Null => None,
-        Val::TStr(ref s) if s.is_empty() => None,
-        Val::Arr(items) => {
-            let kept = items.iter().cloned().map(|v| compact(v, depth + 1));
-            let kept: Vec<Val> = kept
-                .filter_map(Result::transpose)
-                .collect::<Result<_, _>>()?;
-            (!kept.is_empty()).then(|| kept.into_iter().collect())
-        }
-        Val::Obj(map) => {
-            let mut kept = jaq_json::Map::default();
-            for (k, v) in map.iter() {
-                if let Some(v) = compact(v.clone(), depth + 1)? {
-                    kept.insert(k.clone(), v);
-                }
-            }
-            (!kept.is_empty()).then(|| Val::obj(kept))
-        }
-        other => Some(other),
-    })
+        .map(|(name, args, f)| {
+            let name = if name == "range" && args.len() == 3 {
+                "wm_range"
+            } else {
+                name
+            };
+            (name, args, f)
+        })
+        .chain(natives::waymark())
 }
 
 /// Reduces a jaq exception to something without values: the program's own `error` text, or the
@@ -372,8 +358,8 @@ fn load_error(file: &Path, code: &str, errs: &load::Errors<&str, ()>) -> Mapping
     compile_error(file, code, at, reason)
 }
 
-/// A compile error at the position of `at` (a slice of `code`; the end if it is not one).
-fn compile_error(file: &Path, code: &str, at: &str, reason: String) -> MappingError {
+/// 1-based line and column (in characters) of `at`, a slice of `code` (the end if it is not).
+pub(crate) fn position(code: &str, at: &str) -> (usize, usize) {
     let offset = (at.as_ptr() as usize)
         .checked_sub(code.as_ptr() as usize)
         .filter(|o| *o <= code.len())
@@ -381,6 +367,12 @@ fn compile_error(file: &Path, code: &str, at: &str, reason: String) -> MappingEr
     let before = code.get(..offset).unwrap_or(code);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// A compile error at the position of `at` (a slice of `code`; the end if it is not one).
+fn compile_error(file: &Path, code: &str, at: &str, reason: String) -> MappingError {
+    let (line, column) = position(code, at);
     MappingError::Compile {
         file: file.to_owned(),
         line,

@@ -32,13 +32,13 @@ pub(crate) struct ConceptMaps {
 }
 
 impl ConceptMaps {
-    /// Loads every `*.json` ConceptMap in `dir` (a missing folder means no maps).
+    /// Loads every `ConceptMap-*.json` in `dir` (a missing folder means no maps).
     pub(crate) fn load(dir: &Path) -> Result<Self, MappingError> {
         let mut maps = Self::default();
         if !dir.is_dir() {
             return Ok(maps);
         }
-        for path in crate::set::files_with_extension(dir, "json")? {
+        for path in concept_map_files(dir)? {
             let err = |reason: String| MappingError::Load {
                 path: path.clone(),
                 reason,
@@ -50,7 +50,7 @@ impl ConceptMaps {
         Ok(maps)
     }
 
-    fn add(&mut self, map: &Value) -> Result<(), String> {
+    pub(crate) fn add(&mut self, map: &Value) -> Result<(), String> {
         if map["resourceType"] != "ConceptMap" {
             return Err("not a ConceptMap".into());
         }
@@ -105,6 +105,17 @@ impl ConceptMaps {
             (None, Unmapped::Nothing) => None,
         })
     }
+}
+
+/// The `ConceptMap-*.json` files of a terminology folder, sorted.
+pub(crate) fn concept_map_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, MappingError> {
+    let mut files = crate::set::files_with_extension(dir, "json")?;
+    files.retain(|f| {
+        f.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("ConceptMap-"))
+    });
+    Ok(files)
 }
 
 fn unmapped(spec: &Value) -> Result<Unmapped, String> {

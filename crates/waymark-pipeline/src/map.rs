@@ -17,6 +17,10 @@ use crate::{
 };
 
 /// Maps and validates one envelope. Pure: the same envelope always gives the same answer.
+///
+/// A bundle the profile refuses is refused with the validation issues **and** an information
+/// issue naming the mapping and version that produced it (rule `mapping.produced-by`), so the
+/// quarantine entry says which program to fix.
 pub fn map_envelope(
     mappings: &MappingSet,
     validator: &Validator,
@@ -25,9 +29,14 @@ pub fn map_envelope(
     let bundle = mappings
         .map(envelope)
         .map_err(|e| Refusal::from_error(&e))?;
-    validator.validate(bundle).map_err(|outcome| Refusal {
-        code: "profile.invalid".to_owned(),
-        outcome,
+    validator.validate(bundle).map_err(|mut outcome| {
+        if let Some(mapping) = mappings.mapping_for(envelope.source, &envelope.message_type) {
+            outcome.issues.push(mapping.issue());
+        }
+        Refusal {
+            code: "profile.invalid".to_owned(),
+            outcome,
+        }
     })
 }
 

@@ -59,6 +59,7 @@ pub(crate) async fn keep(
     }
     telemetry.emit(PipelineEvent::Quarantined {
         message_id: refused.id.clone(),
+        source: refused.envelope.map(|e| e.source),
         stage,
         code: refusal.code,
     });

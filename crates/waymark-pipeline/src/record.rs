@@ -14,6 +14,7 @@ use waymark_store::{NewRecord, Store, StoreError, StrongId};
 use crate::{
     PipelineEvent, RELEASE, Step, Telemetry, carried,
     quarantine::{self, Refusal, Refused},
+    telemetry,
     worker::{Handler, transient_backoff},
 };
 
@@ -145,6 +146,10 @@ impl RecordStage {
             topic: event.topic.clone(),
             person_id: event.person_id.clone(),
             applied_now: outcome.applied_now,
+            source: meta.source,
+            site: telemetry::site_of(bundle.as_json()),
+            event_time: meta.event_time,
+            items: telemetry::items_of(bundle.as_json()),
         });
         Step::Done
     }

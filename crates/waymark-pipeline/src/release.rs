@@ -15,6 +15,7 @@ use waymark_store::{PathwayEvent, Store};
 use crate::{
     PipelineEvent, Step, Telemetry, carried,
     quarantine::{self, Refusal, Refused},
+    telemetry,
     worker::{Handler, transient_backoff},
 };
 
@@ -126,6 +127,9 @@ impl ReleaseStage {
             subscription: sub.id.clone(),
             event_number: number,
             withheld,
+            source: telemetry::source_of(bundle.as_json()),
+            site: telemetry::site_of(bundle.as_json()),
+            event_time: event.event_time,
         });
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! `CanonicalBundle`: a bundle that passed validation.
 
 use serde_json::Value;
+use waymark_fhir::Issue;
 
 use crate::SOURCE_EVENT_SYSTEM;
 
@@ -13,11 +14,22 @@ use crate::SOURCE_EVENT_SYSTEM;
 pub struct CanonicalBundle {
     json: Value,
     patient: usize,
+    warnings: Vec<Issue>,
 }
 
 impl CanonicalBundle {
-    pub(crate) fn new(json: Value, patient: usize) -> Self {
-        Self { json, patient }
+    pub(crate) fn new(json: Value, patient: usize, warnings: Vec<Issue>) -> Self {
+        Self {
+            json,
+            patient,
+            warnings,
+        }
+    }
+
+    /// What validation could not check or advises (never errors): e.g. a code from a code
+    /// system this hub does not hold. Never silent: callers log or show these.
+    pub fn warnings(&self) -> &[Issue] {
+        &self.warnings
     }
 
     /// The bundle JSON.

@@ -3,7 +3,7 @@
 //! [`OperationOutcome`] whose issues name the element (`Bundle.entry[3].resource.status`) and the
 //! rule (`profile.required`), for quarantine.
 //!
-//! Three layers, in order, after a cost guard (more than [`MAX_ENTRIES`] entries, nesting deeper
+//! Four layers, in order, after a cost guard (more than [`MAX_ENTRIES`] entries, nesting deeper
 //! than [`MAX_DEPTH`] or more than [`MAX_NODES`] elements: one `too-costly` issue, nothing else
 //! examined):
 //!
@@ -17,7 +17,16 @@
 //! 3. **Waymark bundle rules**: type `collection`, exactly one Patient and a Provenance, `fullUrl`
 //!    `urn:uuid:<id>` (`profile.bundle`), one data-class and one confidentiality label on every
 //!    resource but the Provenance (`profile.label`), every `urn:uuid:` reference resolves
-//!    (`profile.reference`).
+//!    (`profile.reference`);
+//! 4. **the HJMD profiles** (`profiles/hjmd/`, embedded; see its README): each resource is
+//!    matched to its profile (`meta.profile`, else the package's selection rules;
+//!    `profile.unprofiled` when none) and checked against the profile's differential —
+//!    cardinality (`profile.cardinality`, `profile.as-of` for a missing as-of date), fixed and
+//!    pattern values (`profile.fixed`, `profile.pattern`), `[x]` types (`profile.type`),
+//!    bindings (`profile.binding`: an error for a required binding, a warning for an extensible
+//!    one or a code system the hub does not hold) — plus the profile's labels (`profile.label`)
+//!    and identifier formats by system (`profile.identifier`). An issue on an element an earlier
+//!    layer already reported is dropped. [`Validator::schema_only`] leaves this layer out.
 //!
 //! Two more rule codes: `profile.too-costly` (the cost guard) and `profile.truncated` (an
 //! information issue saying how many issues past [`MAX_ISSUES`] were left out).
@@ -28,10 +37,13 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod canonical;
+mod constraints;
+mod package;
 mod path;
 mod rules;
 mod schema;
 mod structure;
+mod terminology;
 
 use std::collections::HashSet;
 
@@ -40,6 +52,7 @@ use waymark_core::{ErrorCode, IssueType};
 use waymark_fhir::{Issue, OperationOutcome, Severity};
 
 pub use canonical::CanonicalBundle;
+pub use package::Package;
 
 /// Bundles with more entries than this are refused unexamined.
 pub const MAX_ENTRIES: usize = 1_000;
@@ -58,6 +71,16 @@ pub enum ProfileError {
     /// The embedded schema could not be read or compiled (a build defect, not bad input).
     #[error("fhir schema: {0}")]
     Schema(String),
+    /// A file of the HJMD package is malformed or references what the package does not hold.
+    #[error("profile package file `{file}` at `{path}`: {reason}")]
+    Package {
+        /// The file name.
+        file: String,
+        /// Where in the file (a JSON path, or line and column).
+        path: String,
+        /// What is wrong (never patient data: the package holds none).
+        reason: String,
+    },
 }
 
 impl ErrorCode for ProfileError {
@@ -74,6 +97,7 @@ impl ErrorCode for ProfileError {
 /// build one and share it.
 pub struct Validator {
     schemas: schema::Schemas,
+    package: Option<Package>,
 }
 
 impl std::fmt::Debug for Validator {
@@ -85,10 +109,31 @@ impl std::fmt::Debug for Validator {
 impl Validator {
     /// Builds the R4 validator from the embedded schema: about 50 ms (release) to 65 ms (debug)
     /// for the five types the hub emits; other resource types compile on first use.
+    /// Also loads the embedded HJMD package (layer 4).
     pub fn r4() -> Result<Self, ProfileError> {
+        Self::with_package(Package::embedded()?)
+    }
+
+    /// The R4 validator with a given HJMD package (e.g. [`Package::load_dir`]).
+    pub fn with_package(package: Package) -> Result<Self, ProfileError> {
         Ok(Self {
             schemas: schema::Schemas::r4()?,
+            package: Some(package),
         })
+    }
+
+    /// Layers 1 to 3 only, without the HJMD profiles: for the benchmark's comparison and for
+    /// tests of later stages over bundles no mapping produces. The hub never uses it.
+    pub fn schema_only() -> Result<Self, ProfileError> {
+        Ok(Self {
+            schemas: schema::Schemas::r4()?,
+            package: None,
+        })
+    }
+
+    /// The HJMD package layer 4 checks against (`None` for [`Validator::schema_only`]).
+    pub fn package(&self) -> Option<&Package> {
+        self.package.as_ref()
     }
 
     /// Validates a bundle; on success it becomes a [`CanonicalBundle`].
@@ -126,13 +171,52 @@ impl Validator {
         walker.walk(&bundle, &mut path::Path::default());
         let mut issues = walker.issues;
         let patient = rules::check(&bundle, &mut issues);
-        match (merge(schema_issues, issues), patient) {
-            (issues, Some(patient)) if issues.is_empty() => {
-                Ok(CanonicalBundle::new(bundle, patient))
+        if let Some(package) = &self.package {
+            let mut profile_issues = Vec::new();
+            constraints::check(
+                package,
+                &bundle,
+                &path::Path::default(),
+                &mut profile_issues,
+            );
+            for (i, entry) in entries.iter().enumerate() {
+                if let Some(resource) = entry.get("resource").filter(|r| r.is_object()) {
+                    let at = path::Path::entry_resource(i);
+                    constraints::check(package, resource, &at, &mut profile_issues);
+                }
             }
-            (issues, _) => Err(OperationOutcome { issues }),
+            let earlier: Vec<Issue> = schema_issues.iter().chain(&issues).cloned().collect();
+            issues.extend(
+                profile_issues
+                    .into_iter()
+                    .filter(|i| !explained(&earlier, i)),
+            );
+        }
+        let issues = merge(schema_issues, issues);
+        let outcome = OperationOutcome { issues };
+        match patient {
+            Some(patient) if outcome.is_ok() => {
+                Ok(CanonicalBundle::new(bundle, patient, outcome.issues))
+            }
+            _ => Err(outcome),
         }
     }
+}
+
+/// A profile issue adds nothing when an earlier layer already reported the same element, or
+/// (for `profile.unprofiled`) anything inside the same resource.
+fn explained(earlier: &[Issue], issue: &Issue) -> bool {
+    let Some(at) = issue.location.as_deref() else {
+        return false;
+    };
+    earlier
+        .iter()
+        .filter_map(|e| e.location.as_deref())
+        .any(|e| {
+            e == at
+                || (issue.rule == "profile.unprofiled"
+                    && e.strip_prefix(at).is_some_and(|rest| rest.starts_with('.')))
+        })
 }
 
 /// Schema issues first, then the others; a schema issue is dropped where an element-level check

@@ -43,6 +43,14 @@ impl<'a> Path<'a> {
         path
     }
 
+    /// The last step, when it is an object property.
+    pub(crate) fn last_key(&self) -> Option<&'a str> {
+        match self.0.last() {
+            Some(Seg::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+
     /// `Bundle.` followed by the steps.
     pub(crate) fn render(&self) -> String {
         let mut out = String::from("Bundle");

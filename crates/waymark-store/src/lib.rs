@@ -9,10 +9,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod model;
+mod redrive;
 mod sqlite;
 
 pub use model::{
-    Counts, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, RecordOutcome, StrongId,
+    Counts, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, Quarantined,
+    RecordOutcome, Resolution, StrongId,
 };
 pub use sqlite::SqliteStore;
 
@@ -60,7 +62,10 @@ impl From<sqlx::Error> for StoreError {
 /// The hub's durable state.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Keeps a refused message with its reason (idempotent on message id).
+    /// Keeps a refused message with its reason (idempotent on message id: refusing an
+    /// unresolved entry again changes nothing). Refusing a message whose entry was resolved
+    /// (re-driven and refused again) re-opens that entry with the new reason, so a failed
+    /// re-drive is never lost.
     async fn quarantine(&self, entry: QuarantineEntry) -> Result<(), StoreError>;
 
     /// Links the record to a person by its strong identifiers and appends it to that person's
@@ -74,6 +79,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Quarantine entries, newest first (reasons only, no content).
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineSummary>, StoreError>;
+
+    /// Unresolved quarantine entries refused by `stage`, oldest first, with their original bytes
+    /// (for re-drive; the bytes are patient data: never log them). `after` is the message id of
+    /// the last entry of the previous page (`None` for the first page).
+    async fn quarantined_for_redrive(
+        &self,
+        stage: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Quarantined>, StoreError>;
+
+    /// One quarantine entry's reasons and outcome (no content), resolved or not.
+    async fn quarantine_entry(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<QuarantineSummary>, StoreError>;
+
+    /// Marks an entry resolved (re-driven), keeping it for audit, and counts the re-drive.
+    /// False when it is unknown or was resolved before.
+    async fn resolve_quarantined(
+        &self,
+        message_id: &str,
+        resolution: &Resolution,
+    ) -> Result<bool, StoreError>;
 
     /// Totals, for the demo, health and tests.
     async fn counts(&self) -> Result<Counts, StoreError>;

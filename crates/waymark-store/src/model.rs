@@ -96,6 +96,35 @@ pub struct QuarantineSummary {
     pub outcome: serde_json::Value,
     /// When (RFC 3339).
     pub quarantined_at: String,
+    /// When it was re-driven (RFC 3339); `None` while unresolved.
+    pub resolved_at: Option<String>,
+    /// The message id it was re-driven under.
+    pub redrive_id: Option<String>,
+    /// What re-drove it (mapping and profile versions).
+    pub resolved_by: Option<String>,
+    /// How many times it has been re-driven; the next re-drive publishes under
+    /// `MessageId::child("redrive-<redrives + 1>")`.
+    pub redrives: u32,
+}
+
+/// A quarantine entry with its original bytes, for re-drive.
+#[derive(Clone, Debug)]
+pub struct Quarantined {
+    /// Reasons and ids.
+    pub summary: QuarantineSummary,
+    /// The exact bytes as they reached the refusing stage.
+    pub original: Sensitive<Vec<u8>>,
+}
+
+/// How a quarantine entry was resolved.
+#[derive(Clone, Debug)]
+pub struct Resolution {
+    /// When (the store's clock when `None`).
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The message id it was re-published under.
+    pub redrive_id: MessageId,
+    /// What re-drove it, e.g. `mappings nomis/prison-movement@1.0.0; profiles uk.waymark.hjmd@0.1.0`.
+    pub by: String,
 }
 
 /// Store totals.

@@ -22,8 +22,8 @@ use uuid::Uuid;
 use waymark_core::MessageId;
 
 use crate::{
-    Counts, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, RecordOutcome, Store,
-    StoreError, StrongId,
+    Counts, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, Quarantined,
+    RecordOutcome, Resolution, Store, StoreError, StrongId,
 };
 
 const PERSON_NAMESPACE: Uuid = Uuid::from_u128(0x3b0e_91c4_5f2d_4a8e_b1f7_0c9d_22e4_6a15);
@@ -59,20 +59,17 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn quarantine(&self, entry: QuarantineEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO quarantine (message_id, source, message_type, stage, code, \
-             outcome, original, quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(entry.message_id.as_str())
-        .bind(entry.source.map(|s| s.as_str()))
-        .bind(entry.message_type)
-        .bind(entry.stage)
-        .bind(entry.code)
-        .bind(entry.outcome.to_string())
-        .bind(entry.original.into_inner())
-        .bind(entry.quarantined_at.to_rfc3339())
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(crate::redrive::INSERT_OR_REOPEN)
+            .bind(entry.message_id.as_str())
+            .bind(entry.source.map(|s| s.as_str()))
+            .bind(entry.message_type)
+            .bind(entry.stage)
+            .bind(entry.code)
+            .bind(entry.outcome.to_string())
+            .bind(entry.original.into_inner())
+            .bind(entry.quarantined_at.to_rfc3339())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -133,14 +130,39 @@ impl Store for SqliteStore {
     }
 
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT message_id, source, message_type, stage, code, outcome, quarantined_at \
-             FROM quarantine ORDER BY quarantined_at DESC, message_id LIMIT ?",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            "SELECT {} FROM quarantine ORDER BY quarantined_at DESC, message_id LIMIT ?",
+            crate::redrive::SUMMARY_COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(summary_from_row).collect()
+    }
+
+    async fn quarantined_for_redrive(
+        &self,
+        stage: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Quarantined>, StoreError> {
+        crate::redrive::for_redrive(&self.pool, stage, after, limit).await
+    }
+
+    async fn quarantine_entry(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<QuarantineSummary>, StoreError> {
+        crate::redrive::entry(&self.pool, message_id).await
+    }
+
+    async fn resolve_quarantined(
+        &self,
+        message_id: &str,
+        resolution: &Resolution,
+    ) -> Result<bool, StoreError> {
+        crate::redrive::resolve(&self.pool, message_id, resolution).await
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
@@ -279,7 +301,9 @@ async fn insert_entry(
     Ok(())
 }
 
-fn summary_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<QuarantineSummary, StoreError> {
+pub(crate) fn summary_from_row(
+    r: &sqlx::sqlite::SqliteRow,
+) -> Result<QuarantineSummary, StoreError> {
     let outcome: String = r.try_get(5)?;
     Ok(QuarantineSummary {
         message_id: r.try_get(0)?,
@@ -289,6 +313,10 @@ fn summary_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<QuarantineSummary, St
         code: r.try_get(4)?,
         outcome: serde_json::from_str(&outcome).unwrap_or(serde_json::Value::Null),
         quarantined_at: r.try_get(6)?,
+        resolved_at: r.try_get(7)?,
+        redrive_id: r.try_get(8)?,
+        resolved_by: r.try_get(9)?,
+        redrives: u32::try_from(r.try_get::<i64, _>(10)?).unwrap_or(0),
     })
 }
 

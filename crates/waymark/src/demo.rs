@@ -138,7 +138,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let ok = done && leaks == 0 && pushed.failed == 0;
     if !args.once {
         println!(
-            "serving until Ctrl-C (API http://{}/health)",
+            "serving until Ctrl-C (API http://{0}/health, feed health http://{0}/dashboard)",
             hub.api_addr()
         );
         tokio::signal::ctrl_c().await?;

@@ -18,6 +18,11 @@ use waymark_policy::{Policy, Recipient};
 use waymark_profile::Validator;
 use waymark_store::SqliteStore;
 
+mod health;
+
+pub use health::HealthTap;
+pub use waymark_health::{FeedRule, HealthConfig};
+
 /// Where a hub keeps its files and finds its data.
 #[derive(Clone, Debug)]
 pub struct EmbeddedOptions {
@@ -42,6 +47,9 @@ pub struct EmbeddedHub {
     adapter_stop: watch::Sender<bool>,
     api_addr: SocketAddr,
     api: JoinHandle<()>,
+    /// Feed health, fed by every stage and delivery event.
+    pub health: waymark_api::SharedHealth,
+    tap: HealthTap,
 }
 
 impl EmbeddedHub {
@@ -52,6 +60,18 @@ impl EmbeddedHub {
         subscriptions: Vec<Subscription>,
         telemetry: Telemetry,
         delivery_events: mpsc::UnboundedSender<DeliveryEvent>,
+    ) -> anyhow::Result<Self> {
+        let health = HealthConfig::default();
+        Self::start_with_health(opts, subscriptions, telemetry, delivery_events, health).await
+    }
+
+    /// [`start`](Self::start) with feed-health rules of its own (expected intervals, thresholds).
+    pub async fn start_with_health(
+        opts: &EmbeddedOptions,
+        subscriptions: Vec<Subscription>,
+        telemetry: Telemetry,
+        delivery_events: mpsc::UnboundedSender<DeliveryEvent>,
+        health: HealthConfig,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&opts.data_dir).context("creating the data folder")?;
         let bus = Arc::new(SqliteBus::open(&opts.data_dir.join("bus.db")).await?);
@@ -64,6 +84,13 @@ impl EmbeddedHub {
             mappings: mappings.clone(),
             validator: validator.clone(),
         };
+        let tap = HealthTap::start(
+            health,
+            &subscriptions,
+            bus.clone(),
+            telemetry,
+            delivery_events,
+        );
         let parts = HubParts {
             bus: bus.clone(),
             store: store.clone(),
@@ -72,13 +99,17 @@ impl EmbeddedHub {
             policy: Arc::new(Policy::builtin()?),
             subscriptions,
             hook: RestHook::new(&RestHookConfig::default())?,
-            telemetry,
-            delivery_events,
+            telemetry: tap.telemetry.clone(),
+            delivery_events: tap.delivery_events.clone(),
         };
         let hub = Hub::start(parts).await?;
         let (adapter_stop, adapter) = start_nomis(bus.clone(), &opts.prison_api_url).await?;
-        let (api_addr, api) = start_api(api_state, opts.api_port).await?;
+        let app =
+            waymark_api::router(api_state).merge(waymark_api::health_routes(tap.board.clone()));
+        let (api_addr, api) = start_api(app, opts.api_port).await?;
         Ok(Self {
+            health: tap.board.clone(),
+            tap,
             bus,
             store,
             hub,
@@ -104,6 +135,7 @@ impl EmbeddedHub {
         let _ = self.adapter_stop.send(true);
         let _ = self.adapter.stopped().await;
         self.hub.stop().await;
+        self.tap.stop();
         self.api.abort();
         self.bus.close().await;
     }
@@ -113,6 +145,7 @@ impl EmbeddedHub {
         let _ = self.adapter_stop.send(true);
         let _ = self.adapter.stopped().await;
         self.hub.abort().await;
+        self.tap.stop();
         self.api.abort();
         self.bus.close().await;
     }
@@ -133,11 +166,7 @@ async fn start_nomis(
     Ok((stop, adapter))
 }
 
-async fn start_api(
-    state: waymark_api::ApiState,
-    port: u16,
-) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
-    let app = waymark_api::router(state);
+async fn start_api(app: axum::Router, port: u16) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .with_context(|| format!("binding the API to 127.0.0.1:{port}"))?;

@@ -10,6 +10,8 @@
 pub mod commands;
 pub mod demo;
 pub mod embedded;
+pub mod mappings_cmd;
 mod paths;
+pub mod replay;
 
 pub use paths::mappings_dir;

@@ -23,6 +23,8 @@ enum Command {
     Map(commands::MapArgs),
     Validate(commands::ValidateArgs),
     Redact(commands::RedactArgs),
+    Replay(waymark::replay::ReplayArgs),
+    Mappings(waymark::mappings_cmd::MappingsArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,8 @@ fn main() -> ExitCode {
         Command::Map(args) => commands::map(&args),
         Command::Validate(args) => commands::validate(&args),
         Command::Redact(args) => commands::redact(&args),
+        Command::Replay(args) => waymark::replay::run(&args),
+        Command::Mappings(args) => waymark::mappings_cmd::run(&args),
     };
     ExitCode::from(code)
 }

@@ -99,6 +99,7 @@ pub fn print_pipeline(event: &PipelineEvent) {
             message_id,
             stage,
             code,
+            ..
         } => {
             println!(
                 "{now}  quarantined  {}  at {stage}: {code}",
@@ -110,6 +111,7 @@ pub fn print_pipeline(event: &PipelineEvent) {
             topic,
             person_id,
             applied_now,
+            ..
         } => {
             let again = if *applied_now {
                 ""

@@ -1,0 +1,47 @@
+//! Feed health: is every feed alive, timely and complete, and is every subscriber being served?
+//!
+//! [`HealthBoard`] takes [`Observation`]s (what the stages reported, converted by the shell from
+//! their typed telemetry) and aggregates them, per source, per site and per subscription, into
+//! last-seen times, rates, lag percentiles, quarantine reasons, dataset-item completeness,
+//! delivery success and backlogs, kept in bounded per-bucket time series. A [`Snapshot`] is what
+//! the dashboard and the metrics render; [`HealthBoard::evaluate`] returns the [`Alert`]s raised
+//! or cleared since the last evaluation, once per state transition.
+//!
+//! **What it must never do:** read the clock (time is always a parameter), do IO, or export
+//! person-level data. The only per-person state is a hash of the hub's person key, used inside
+//! the board to count people for completeness; it never appears in a [`Snapshot`], an [`Alert`]
+//! or any other output.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod alert;
+mod board;
+mod conditions;
+mod config;
+mod feed;
+mod observation;
+mod snapshot;
+mod subscription;
+mod view;
+mod window;
+
+pub use alert::{Alert, AlertState, Severity};
+pub use board::HealthBoard;
+pub use config::{FeedRule, FeedStatus, HealthConfig, feed_status};
+pub use observation::Observation;
+pub use snapshot::{
+    FeedView, ItemShare, LagView, QueueView, ReasonCount, SiteView, Snapshot, SubscriptionStatus,
+    SubscriptionView,
+};
+pub use window::{Bucket, SeriesPoint, Window, percentile};
+
+/// Alert codes, stable: operators route on them.
+pub mod codes {
+    /// A feed is late or silent against its expected interval.
+    pub const FEED_QUIET: &str = "ops.feed-quiet";
+    /// A subscription's deliveries are failing or dead-lettered.
+    pub const SUBSCRIPTION_FAILING: &str = "ops.subscription-failing";
+    /// A feed's quarantine rate is over its threshold.
+    pub const QUARANTINE_RATE: &str = "ops.quarantine-rate";
+    /// A dataset item's completeness fell well below its best.
+    pub const COMPLETENESS_DROP: &str = "ops.completeness-drop";
+}
