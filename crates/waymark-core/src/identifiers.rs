@@ -135,11 +135,7 @@ impl PncId {
         if !all_digits(year) || !all_digits(serial) || serial.len() > 7 {
             return Err(format);
         }
-        let letter = letter
-            .bytes()
-            .next()
-            .filter(u8::is_ascii_uppercase)
-            .ok_or(format)?;
+        let letter = check_letter(letter).ok_or(format)?;
         let serial = format!("{serial:0>7}");
         if mod23_letter(&format!("{year}{serial}")) != Some(letter) {
             return Err(IdentifierError::Check(Self::NAME));
@@ -147,6 +143,14 @@ impl PncId {
         Ok(Self(
             format!("{year}/{serial}{}", char::from(letter)).into(),
         ))
+    }
+}
+
+/// The one upper-case check letter at the end of a PNC ID or CRO number.
+fn check_letter(text: &str) -> Option<u8> {
+    match text.as_bytes() {
+        [b] if b.is_ascii_uppercase() => Some(*b),
+        _ => None,
     }
 }
 
@@ -163,11 +167,7 @@ impl CroNumber {
         if !all_digits(year) {
             return Err(format);
         }
-        let letter = letter
-            .bytes()
-            .next()
-            .filter(u8::is_ascii_uppercase)
-            .ok_or(format)?;
+        let letter = check_letter(letter).ok_or(format)?;
         let serial = format!("{serial:0>6}");
         if mod23_letter(&format!("{serial}{year}")) != Some(letter) {
             return Err(IdentifierError::Check(Self::NAME));

@@ -39,7 +39,8 @@ pub struct HealthBoard {
 }
 
 impl HealthBoard {
-    /// An empty board; every configured feed is listed (as `no-data`) until it is seen.
+    /// An empty board; every configured feed is listed (as `no-data`) until it is seen, and
+    /// every item a rule expects is known from the start, so one never carried shows as 0%.
     pub fn new(config: HealthConfig) -> Self {
         let mut board = Self {
             config,
@@ -63,6 +64,13 @@ impl HealthBoard {
         for source in sources {
             board.feed_mut(&source);
         }
+        let expected: Vec<String> = board
+            .config
+            .feeds
+            .iter()
+            .flat_map(|r| r.items.iter().cloned())
+            .collect();
+        board.mask(&expected);
         board
     }
 

@@ -215,3 +215,25 @@ fn no_person_key_leaves_the_board() {
     assert!(!json.contains("CANARY"), "{json}");
     assert!(!format!("{:?}", board.snapshot(t0())).contains("CANARY"));
 }
+
+#[test]
+fn an_expected_item_never_carried_shows_as_zero() {
+    let mut config = config(900);
+    config.feeds[0].items = vec!["identity".into(), "risk-self".into()];
+    let mut board = HealthBoard::new(config);
+    assert_eq!(board.snapshot(t0()).items, ["identity", "risk-self"]);
+    for p in ["a", "b", "c", "d"] {
+        board.observe(recorded(p, &["identity", "detention"], 0), t0());
+    }
+    let feed = &board.snapshot(t0()).feeds[0];
+    let share = |item: &str| feed.items.iter().find(|s| s.item == item).map(|s| s.share);
+    assert_eq!(share("identity"), Some(1.0));
+    assert_eq!(share("risk-self"), Some(0.0), "listed, at 0%");
+    assert_eq!(share("detention"), Some(1.0), "carried though not expected");
+    assert_eq!(
+        feed.completeness,
+        Some(0.5),
+        "the mean over the expected items"
+    );
+    assert!(board.evaluate(t0()).is_empty(), "never carried is no drop");
+}

@@ -1,7 +1,11 @@
 //! One hub process, embedded: the SQLite bus and store, the five stages, the NOMIS adapter and
 //! the API, wired together. The demo and the end-to-end tests both start exactly this.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
 
 use anyhow::Context as _;
 use tokio::{
@@ -21,7 +25,7 @@ use waymark_store::SqliteStore;
 mod health;
 
 pub use health::HealthTap;
-pub use waymark_health::{FeedRule, HealthConfig};
+pub use waymark_health::{FeedRule, HealthBoard, HealthConfig};
 
 /// Where a hub keeps its files and finds its data.
 #[derive(Clone, Debug)]
@@ -73,6 +77,19 @@ impl EmbeddedHub {
         delivery_events: mpsc::UnboundedSender<DeliveryEvent>,
         health: HealthConfig,
     ) -> anyhow::Result<Self> {
+        let board = Arc::new(Mutex::new(HealthBoard::new(health)));
+        Self::start_with_board(opts, subscriptions, telemetry, delivery_events, board).await
+    }
+
+    /// [`start`](Self::start) feeding an existing health board, e.g. the one of a hub stopped
+    /// before, so completeness and alerts carry across the restart (a mapping change, say).
+    pub async fn start_with_board(
+        opts: &EmbeddedOptions,
+        subscriptions: Vec<Subscription>,
+        telemetry: Telemetry,
+        delivery_events: mpsc::UnboundedSender<DeliveryEvent>,
+        board: waymark_api::SharedHealth,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&opts.data_dir).context("creating the data folder")?;
         let bus = Arc::new(SqliteBus::open(&opts.data_dir.join("bus.db")).await?);
         let store = Arc::new(SqliteStore::open(&opts.data_dir.join("store.db")).await?);
@@ -84,8 +101,8 @@ impl EmbeddedHub {
             mappings: mappings.clone(),
             validator: validator.clone(),
         };
-        let tap = HealthTap::start(
-            health,
+        let tap = HealthTap::attach(
+            board,
             &subscriptions,
             bus.clone(),
             telemetry,

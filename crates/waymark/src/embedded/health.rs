@@ -41,11 +41,24 @@ impl HealthTap {
         telemetry: Telemetry,
         delivery_out: UnboundedSender<DeliveryEvent>,
     ) -> Self {
-        let mut board = HealthBoard::new(config);
-        for sub in subscriptions {
-            board.announce_subscription(&sub.id);
-        }
-        let board: SharedHealth = Arc::new(Mutex::new(board));
+        let board: SharedHealth = Arc::new(Mutex::new(HealthBoard::new(config)));
+        Self::attach(board, subscriptions, bus, telemetry, delivery_out)
+    }
+
+    /// [`start`](Self::start) on an existing board, e.g. one kept across a restart of the hub,
+    /// so what the board learnt before (best completeness, open alerts) carries on.
+    pub fn attach(
+        board: SharedHealth,
+        subscriptions: &[Subscription],
+        bus: Arc<dyn Bus>,
+        telemetry: Telemetry,
+        delivery_out: UnboundedSender<DeliveryEvent>,
+    ) -> Self {
+        with_board(&board, |b| {
+            for sub in subscriptions {
+                b.announce_subscription(&sub.id);
+            }
+        });
         let (tap, pipeline_rx) = Telemetry::channel();
         let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
         let ids: Vec<String> = subscriptions.iter().map(|s| s.id.clone()).collect();

@@ -2,13 +2,18 @@
 #![allow(dead_code)]
 
 use std::{
+    net::SocketAddr,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
-use tokio::sync::mpsc;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    sync::mpsc,
+};
 use waymark::embedded::{EmbeddedHub, EmbeddedOptions, demo_subscriptions};
 use waymark_adapter_nomis::{MockNomis, Population};
+use waymark_api::SharedHealth;
 use waymark_delivery::{DeliveryEvent, mock::MockReceiver};
 use waymark_pipeline::{PipelineEvent, Telemetry};
 
@@ -59,6 +64,27 @@ impl World {
         (hub, pipeline, deliveries)
     }
 
+    /// Starts a hub on `data_dir` with the mappings in `mappings_dir`, feeding `board` (which
+    /// may be one a stopped hub fed before); the mock NOMIS and receivers are this world's.
+    pub async fn start_hub_on(
+        &self,
+        data_dir: &Path,
+        mappings_dir: &Path,
+        board: SharedHealth,
+    ) -> EmbeddedHub {
+        let opts = EmbeddedOptions {
+            data_dir: data_dir.to_owned(),
+            mappings_dir: mappings_dir.to_owned(),
+            prison_api_url: self.nomis.base_url(),
+            api_port: 0,
+        };
+        let subs = demo_subscriptions(&self.healthcare.url(), &self.probation.url(), SECRET);
+        let (tx, _deliveries) = mpsc::unbounded_channel();
+        EmbeddedHub::start_with_board(&opts, subs, Telemetry::log_only(), tx, board)
+            .await
+            .unwrap()
+    }
+
     /// Unique notifications held by both receivers.
     pub fn delivered(&self) -> usize {
         self.healthcare.unique_ids().len() + self.probation.unique_ids().len()
@@ -94,4 +120,54 @@ pub fn received_classes(receiver: &MockReceiver) -> Vec<waymark_core::DataClass>
         }
     }
     classes
+}
+
+/// Copies a folder tree (e.g. the repo's `mappings/`, to change a mapping in the copy).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A plain HTTP/1.1 GET; returns the status and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    (
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    )
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
 }
