@@ -24,6 +24,6 @@ pub use map::{MapStage, map_envelope};
 pub use quarantine::Refusal;
 pub use queues::{INGEST, RECORD, RELEASE, declare_all};
 pub use record::{RecordStage, strong_identifiers};
-pub use release::{EVERY_CHANGE, ReleaseStage, wants};
+pub use release::{ConsentChange, ConsentChangeError, EVERY_CHANGE, ReleaseStage, wants};
 pub use telemetry::{PipelineEvent, Telemetry};
 pub use worker::{Handler, Step, run_worker};

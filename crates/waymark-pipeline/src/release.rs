@@ -8,7 +8,7 @@ use serde::Deserialize;
 use waymark_bus::{Bus, Delivery};
 use waymark_core::ErrorCode;
 use waymark_delivery::{EnqueueError, EventMeta, Subscription};
-use waymark_policy::Policy;
+use waymark_policy::{Policy, ReleaseContext};
 use waymark_profile::{CanonicalBundle, Validator};
 use waymark_store::{PathwayEvent, Store};
 
@@ -18,6 +18,10 @@ use crate::{
     telemetry,
     worker::{Handler, transient_backoff},
 };
+
+mod consent;
+
+pub use consent::{ConsentChange, ConsentChangeError};
 
 /// The topic that matches every change to a person's record.
 pub const EVERY_CHANGE: &str = "record.updated";
@@ -80,14 +84,31 @@ impl Handler for ReleaseStage {
 
 impl ReleaseStage {
     /// Releases one event to one subscription; `Err` carries the retry step on a transient fault.
-    async fn release_to(
+    pub(crate) async fn release_to(
         &self,
         sub: &Subscription,
         event: &PathwayEvent,
         bundle: &CanonicalBundle,
         attempt: u32,
     ) -> Result<(), Step> {
-        let releasable = match self.policy.release(bundle, &sub.recipient) {
+        // Consent is read at the moment of each release, never cached past a change.
+        let consents = self.store.consents(&event.person_id).await.map_err(|e| {
+            tracing::warn!(event_id = %event.event_id, subscription = %sub.id, error = %e, "consents unreadable");
+            Step::Retry(transient_backoff(attempt))
+        })?;
+        let consents: Vec<serde_json::Value> = consents
+            .iter()
+            .map(|c| serde_json::from_str(c.consent.expose()).unwrap_or(serde_json::Value::Null))
+            .collect();
+        let cx = ReleaseContext {
+            consents: &consents,
+            now: chrono::Utc::now(),
+            break_glass: None,
+        };
+        let releasable = match self
+            .policy
+            .release_with_consent(bundle, &sub.recipient, &cx)
+        {
             Ok(releasable) => releasable,
             Err(err) => {
                 self.not_released(event, sub, err.code());
@@ -111,6 +132,10 @@ impl ReleaseStage {
             timestamp: event.event_time,
             patient_id: releasable.patient_id().to_owned(),
         };
+        if releasable.privacy_officer_alert() {
+            // The reason is the clinician's statement: in the manifest, never in a log.
+            tracing::warn!(event_id = %event.event_id, subscription = %sub.id, "break-glass release: alert the privacy officer");
+        }
         let withheld = releasable.manifest().withheld.len();
         match waymark_delivery::enqueue(self.bus.as_ref(), sub, &meta, releasable).await {
             Ok(_) => {}

@@ -34,6 +34,12 @@ pub enum PolicyError {
         /// The unknown name.
         basis: String,
     },
+    /// The `consent` section names a basis that is not one of [`LegalBasis`](crate::LegalBasis).
+    #[error("role policy `consent` section names unknown legal basis `{0}`")]
+    UnknownConsentBasis(String),
+    /// The derived-alerts file does not load.
+    #[error("derived alerts: {0}")]
+    DerivedAlerts(String),
     /// The same role has two entries.
     #[error("role policy lists role `{0}` twice")]
     DuplicateRole(Role),
@@ -86,6 +92,8 @@ impl ErrorCode for PolicyError {
             Self::UnknownRole(_) => "policy.unknown-role",
             Self::UnknownClass { .. } => "policy.unknown-class",
             Self::UnknownBasis { .. } => "policy.unknown-basis",
+            Self::UnknownConsentBasis(_) => "policy.unknown-consent-basis",
+            Self::DerivedAlerts(_) => "policy.derived-alerts",
             Self::DuplicateRole(_) => "policy.duplicate-role",
             Self::DuplicateGrant { .. } => "policy.duplicate-grant",
             Self::DuplicateNever { .. } => "policy.duplicate-never",

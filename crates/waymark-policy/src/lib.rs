@@ -16,14 +16,23 @@
 //! content into an error or a manifest (resource ids are hub-generated uuids and may appear).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod alerts;
+pub mod consent;
+pub mod decide;
 mod error;
+mod manifest;
 mod policy;
 mod recipient;
 mod redact;
 mod release;
+mod release_alerts;
 
+pub use alerts::{DerivedAlert, DerivedAlerts};
+pub use consent::{Consent, ConsentDecision, ConsentError, ConsentSet};
+pub use decide::{BreakGlass, BreakGlassRecord, BreakGlassStatus, ReleaseContext};
 pub use error::PolicyError;
-pub use policy::{Grant, LegalBasis, POLICY_VERSION, Policy, Refusal, RolePolicy};
+pub use manifest::{Manifest, Released, Withheld};
+pub use policy::{ConsentRules, Grant, LegalBasis, POLICY_VERSION, Policy, Refusal, RolePolicy};
 pub use recipient::Recipient;
 pub use redact::{DATA_ABSENT_REASON_URL, OBSERVATION_VALUE_SYSTEM, REDACTED_CODE};
-pub use release::{Manifest, Releasable, Released, Withheld};
+pub use release::Releasable;

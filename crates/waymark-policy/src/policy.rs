@@ -153,14 +153,58 @@ pub struct Policy {
     version: u32,
     name: String,
     roles: BTreeMap<Role, RolePolicy>,
+    pub(crate) consent_rules: ConsentRules,
+    pub(crate) alerts: crate::alerts::DerivedAlerts,
+}
+
+/// How consent combines with the legal basis (the policy file's `consent` section).
+#[derive(Clone, Debug)]
+pub struct ConsentRules {
+    /// Bases under which a class is released even when the person refused it (default
+    /// `statutory-duty` and `vital-interests`).
+    pub refusal_overridden_by: BTreeSet<LegalBasis>,
+    /// Roles that may break glass, and whether only registered professionals in them may.
+    pub break_glass: BTreeMap<Role, bool>,
+}
+
+impl Default for ConsentRules {
+    fn default() -> Self {
+        Self {
+            refusal_overridden_by: [LegalBasis::StatutoryDuty, LegalBasis::VitalInterests].into(),
+            break_glass: BTreeMap::new(),
+        }
+    }
 }
 
 const BUILTIN: &str = include_str!("../../../profiles/hjmd/role-policy.json");
 
 impl Policy {
-    /// The default HJMD policy, `profiles/hjmd/role-policy.json`, compiled in.
+    /// The default HJMD policy, `profiles/hjmd/role-policy.json`, with the derived alerts of
+    /// `profiles/hjmd/derived-alerts.json`, compiled in.
     pub fn builtin() -> Result<Self, PolicyError> {
-        Self::from_json(BUILTIN)
+        let alerts = crate::alerts::DerivedAlerts::builtin()?;
+        Ok(Self::from_json(BUILTIN)?.with_derived_alerts(alerts))
+    }
+
+    /// This policy releasing `alerts` where they apply (a policy read by [`Policy::from_json`]
+    /// has none).
+    #[must_use]
+    pub fn with_derived_alerts(mut self, alerts: crate::alerts::DerivedAlerts) -> Self {
+        self.alerts = alerts;
+        self
+    }
+
+    /// How consent combines with the legal basis.
+    pub fn consent_rules(&self) -> &ConsentRules {
+        &self.consent_rules
+    }
+
+    /// Whether a recipient in `role` may break glass.
+    pub fn may_break_glass(&self, role: Role, registered: bool) -> bool {
+        self.consent_rules
+            .break_glass
+            .get(&role)
+            .is_some_and(|registered_only| registered || !registered_only)
     }
 
     /// The text of the built-in policy file.
@@ -192,6 +236,12 @@ impl Policy {
             version: POLICY_VERSION,
             name: raw.name,
             roles,
+            consent_rules: raw
+                .consent
+                .map(RawConsentRules::check)
+                .transpose()?
+                .unwrap_or_default(),
+            alerts: crate::alerts::DerivedAlerts::default(),
         })
     }
 
@@ -249,6 +299,51 @@ struct RawPolicy {
     #[serde(default, rename = "how-to-read")]
     _how_to_read: Vec<String>,
     roles: Vec<RawRole>,
+    #[serde(default)]
+    consent: Option<RawConsentRules>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsentRules {
+    #[serde(rename = "refusal-overridden-by")]
+    refusal_overridden_by: Vec<String>,
+    #[serde(default, rename = "break-glass")]
+    break_glass: Vec<RawBreakGlass>,
+    #[serde(default, rename = "note")]
+    _note: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBreakGlass {
+    role: String,
+    #[serde(default, rename = "registered-only")]
+    registered_only: bool,
+}
+
+impl RawConsentRules {
+    fn check(self) -> Result<ConsentRules, PolicyError> {
+        let mut refusal_overridden_by = BTreeSet::new();
+        for name in self.refusal_overridden_by {
+            let basis = name
+                .parse::<LegalBasis>()
+                .map_err(|()| PolicyError::UnknownConsentBasis(name))?;
+            refusal_overridden_by.insert(basis);
+        }
+        let mut break_glass = BTreeMap::new();
+        for entry in self.break_glass {
+            let role: Role = entry
+                .role
+                .parse()
+                .map_err(|_| PolicyError::UnknownRole(entry.role))?;
+            break_glass.insert(role, entry.registered_only);
+        }
+        Ok(ConsentRules {
+            refusal_overridden_by,
+            break_glass,
+        })
+    }
 }
 
 #[derive(Deserialize)]

@@ -6,13 +6,14 @@ use std::{
     fmt,
 };
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use waymark_core::{DataClass, Role};
 use waymark_profile::CanonicalBundle;
 
 use crate::{
-    LegalBasis, Policy, PolicyError, Recipient,
+    LegalBasis, Manifest, Policy, PolicyError, Recipient, ReleaseContext, Released, Withheld,
+    decide::{ClassDecision, Decisions},
     redact::{add_redacted_label, mask_references, unreadable_class_rule},
 };
 
@@ -76,6 +77,11 @@ impl Releasable {
         &self.patient_id
     }
 
+    /// Whether the privacy officer must be alerted (break-glass was requested).
+    pub fn privacy_officer_alert(&self) -> bool {
+        self.manifest.privacy_officer_alert
+    }
+
     /// The data classes of the released resources.
     pub fn released_classes(&self) -> BTreeSet<DataClass> {
         self.manifest
@@ -96,55 +102,6 @@ impl fmt::Debug for Releasable {
     }
 }
 
-/// The redaction manifest: an audit entry saying what one recipient received and what was
-/// withheld from it by which rule. Holds no patient data (resource ids are hub-generated).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Manifest {
-    /// The policy's name.
-    pub policy: String,
-    /// The policy file version.
-    pub policy_version: u32,
-    /// The receiving organisation.
-    pub organisation: String,
-    /// The recipient's role.
-    pub role: Role,
-    /// Whether the recipient is a registered professional.
-    pub registered: bool,
-    /// Why the recipient receives the data.
-    pub purpose: String,
-    /// The legal basis of each released data class.
-    pub legal_basis: BTreeMap<DataClass, LegalBasis>,
-    /// Every released resource.
-    pub released: Vec<Released>,
-    /// Every withheld resource, with the rule that withheld it.
-    pub withheld: Vec<Withheld>,
-}
-
-/// One released resource.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Released {
-    /// e.g. `Flag`.
-    pub resource_type: String,
-    /// The resource's (hub-generated) id.
-    pub resource_id: String,
-    /// Its data class; `None` for the Provenance.
-    pub data_class: Option<DataClass>,
-}
-
-/// One withheld resource.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Withheld {
-    /// e.g. `Condition`.
-    pub resource_type: String,
-    /// The resource's (hub-generated) id.
-    pub resource_id: String,
-    /// Its data class, when it has a readable one.
-    pub data_class: Option<DataClass>,
-    /// The rule that withheld it, e.g. `role-policy:probation:not-permitted:mh-clinical` or
-    /// `default-deny:no-data-class`.
-    pub rule: String,
-}
-
 /// The fate of one resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Decision {
@@ -159,50 +116,51 @@ pub(crate) enum Decision {
 }
 
 impl Policy {
-    /// Releases `bundle` to `recipient` with no consent on record: consent-based grants are
-    /// withheld. See [`Policy::release_with_consent`].
+    /// Releases `bundle` to `recipient` with no Consent on record and no break-glass:
+    /// consent-based grants are withheld. See [`Policy::release_with_consent`].
     pub fn release(
         &self,
         bundle: &CanonicalBundle,
         recipient: &Recipient,
     ) -> Result<Releasable, PolicyError> {
-        self.release_with_consent(bundle, recipient, &BTreeSet::new())
+        let cx = ReleaseContext::without_consent(DateTime::<Utc>::UNIX_EPOCH);
+        self.release_with_consent(bundle, recipient, &cx)
     }
 
-    /// Releases `bundle` to `recipient`: keeps each resource whose data class the role may see
-    /// (`consented`: the classes the person consented to this recipient seeing, checked by the
-    /// caller at the moment of release), withholds everything else including resources without
-    /// one readable data class, prunes the Provenance's targets to what was released, masks
-    /// references to withheld resources, and labels the bundle `REDACTED` if anything was
-    /// withheld. Fails with [`PolicyError::NothingReleasable`] when the Patient is withheld.
+    /// Releases `bundle` to `recipient`: decides every data class once (role policy, the
+    /// person's Consents at `cx.now`, legal basis, break-glass; see the rule in
+    /// [`crate::decide`]), keeps each resource whose class is released, withholds everything
+    /// else including resources without one readable data class, adds the derived alerts that
+    /// apply, prunes the Provenance's targets to what was released, masks references to
+    /// withheld resources, and labels the bundle `REDACTED` if anything was withheld. Fails with
+    /// [`PolicyError::NothingReleasable`] when the Patient is withheld.
     pub fn release_with_consent(
         &self,
         bundle: &CanonicalBundle,
         recipient: &Recipient,
-        consented: &BTreeSet<DataClass>,
+        cx: &ReleaseContext<'_>,
     ) -> Result<Releasable, PolicyError> {
-        self.release_json(bundle.as_json(), recipient, consented)
+        self.release_json(bundle.as_json(), recipient, cx)
     }
 
     /// The decision for one non-Provenance resource.
-    pub(crate) fn decide_resource(
-        &self,
-        recipient: &Recipient,
-        consented: &BTreeSet<DataClass>,
-        resource: &Value,
-    ) -> Decision {
+    pub(crate) fn decide_resource(decisions: &Decisions, resource: &Value) -> Decision {
         let Some(class) = waymark_fhir::data_class(resource) else {
             let rule = unreadable_class_rule(resource).to_owned();
             return Decision::Withhold { class: None, rule };
         };
-        match self.decide(recipient.role, recipient.registered, consented, class) {
-            Ok(basis) => Decision::Release {
+        match decisions.get(class) {
+            Some(ClassDecision::Release { basis, .. }) => Decision::Release {
                 class: Some(class),
-                basis: Some(basis),
+                basis: Some(*basis),
             },
-            Err(refusal) => Decision::Withhold {
+            Some(ClassDecision::Withhold { rule }) => Decision::Withhold {
                 class: Some(class),
-                rule: format!("role-policy:{}:{}:{class}", recipient.role, refusal.code()),
+                rule: rule.clone(),
+            },
+            None => Decision::Withhold {
+                class: Some(class),
+                rule: format!("default-deny:undecided:{class}"),
             },
         }
     }
@@ -211,13 +169,14 @@ impl Policy {
         &self,
         bundle: &Value,
         recipient: &Recipient,
-        consented: &BTreeSet<DataClass>,
+        cx: &ReleaseContext<'_>,
     ) -> Result<Releasable, PolicyError> {
         let entries: &[Value] = bundle["entry"].as_array().map_or(&[], Vec::as_slice);
-        let decisions = self.plan(entries, recipient, consented);
+        let by_class = self.decide_classes(recipient, cx);
+        let decisions = plan(entries, &by_class);
         let patient_id = patient_id(entries, &decisions, recipient.role)?;
         let (released_refs, withheld_refs) = partition_refs(entries, &decisions);
-        let mut manifest = self.empty_manifest(recipient);
+        let mut manifest = self.empty_manifest(recipient, cx, &by_class);
         let mut kept = Vec::new();
         for (entry, decision) in entries.iter().zip(decisions) {
             let mut entry = entry.clone();
@@ -246,6 +205,7 @@ impl Policy {
                 }
             }
         }
+        kept.extend(self.derived_alerts(entries, &patient_id, &by_class, &mut manifest));
         let bundle = rebuild(bundle, kept, !manifest.withheld.is_empty());
         Ok(Releasable {
             bundle,
@@ -255,31 +215,18 @@ impl Policy {
         })
     }
 
-    /// Decides every entry; a Provenance is provisionally released (its targets are pruned later).
-    fn plan(
+    fn empty_manifest(
         &self,
-        entries: &[Value],
         recipient: &Recipient,
-        consented: &BTreeSet<DataClass>,
-    ) -> Vec<Decision> {
-        entries
-            .iter()
-            .map(|entry| {
-                let resource = &entry["resource"];
-                if resource["resourceType"] == "Provenance" {
-                    Decision::Release {
-                        class: None,
-                        basis: None,
-                    }
-                } else {
-                    self.decide_resource(recipient, consented, resource)
-                }
-            })
-            .collect()
-    }
-
-    fn empty_manifest(&self, recipient: &Recipient) -> Manifest {
+        cx: &ReleaseContext<'_>,
+        decisions: &Decisions,
+    ) -> Manifest {
         Manifest {
+            decided_at: cx.now,
+            consent: decisions.consent.iter().cloned().collect(),
+            derived_alerts: Vec::new(),
+            privacy_officer_alert: decisions.break_glass.is_some(),
+            break_glass: decisions.break_glass.clone(),
             policy: self.name().to_owned(),
             policy_version: self.version(),
             organisation: recipient.organisation.clone(),
@@ -291,6 +238,24 @@ impl Policy {
             withheld: Vec::new(),
         }
     }
+}
+
+/// Decides every entry; a Provenance is provisionally released (its targets are pruned later).
+fn plan(entries: &[Value], decisions: &Decisions) -> Vec<Decision> {
+    entries
+        .iter()
+        .map(|entry| {
+            let resource = &entry["resource"];
+            if resource["resourceType"] == "Provenance" {
+                Decision::Release {
+                    class: None,
+                    basis: None,
+                }
+            } else {
+                Policy::decide_resource(decisions, resource)
+            }
+        })
+        .collect()
 }
 
 /// The Patient's id, or why nothing can be released.

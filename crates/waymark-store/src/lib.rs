@@ -8,13 +8,15 @@
 //! This crate must never interpret FHIR beyond what it is handed, and never log stored content.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod consent;
 mod model;
 mod redrive;
 mod sqlite;
 
+pub use consent::CONSENT_CHANGED;
 pub use model::{
-    Counts, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, Quarantined,
-    RecordOutcome, Resolution, StrongId,
+    Counts, NewConsent, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, Quarantined,
+    RecordOutcome, Resolution, StoredConsent, StrongId,
 };
 pub use sqlite::SqliteStore;
 
@@ -103,6 +105,33 @@ pub trait Store: Send + Sync + 'static {
         message_id: &str,
         resolution: &Resolution,
     ) -> Result<bool, StoreError>;
+
+    /// Stores a new version of a person's Consent and raises its `consent.changed` pathway
+    /// event (event id `consent/<person>/<consent id>/v<version>`).
+    async fn put_consent(&self, consent: NewConsent) -> Result<PathwayEvent, StoreError>;
+
+    /// The current version of each of the person's Consents, read now (never cached).
+    async fn consents(&self, person_id: &str) -> Result<Vec<StoredConsent>, StoreError>;
+
+    /// Withdraws a Consent: a new version with status `inactive` (in the JSON too), and a
+    /// `consent.changed` pathway event, which is returned. `None` when the person has no such
+    /// Consent or it was withdrawn before.
+    async fn withdraw_consent(
+        &self,
+        person_id: &str,
+        consent_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<PathwayEvent>, StoreError>;
+
+    /// Subscriptions that were given an event number for an event about the person (other than
+    /// `consent.changed`): the past recipients a recall notice goes to.
+    async fn past_recipients(&self, person_id: &str) -> Result<Vec<String>, StoreError>;
+
+    /// The canonical bundle most recently recorded for the person (patient data), if any.
+    async fn latest_bundle(
+        &self,
+        person_id: &str,
+    ) -> Result<Option<waymark_core::Sensitive<String>>, StoreError>;
 
     /// Totals, for the demo, health and tests.
     async fn counts(&self) -> Result<Counts, StoreError>;

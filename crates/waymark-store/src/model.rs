@@ -137,3 +137,35 @@ pub struct Counts {
     /// Messages in quarantine.
     pub quarantined: u64,
 }
+
+/// A version of a person's Consent to store (already read and checked by the shell).
+#[derive(Clone, Debug)]
+pub struct NewConsent {
+    /// The hub's person id.
+    pub person_id: String,
+    /// `Consent.id`.
+    pub consent_id: String,
+    /// `Consent.status`.
+    pub status: String,
+    /// The FHIR `Consent` JSON (patient data).
+    pub consent: Sensitive<String>,
+    /// When the hub recorded it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The current version of a person's Consent.
+#[derive(Clone, Debug)]
+pub struct StoredConsent {
+    /// The hub's person id.
+    pub person_id: String,
+    /// `Consent.id`.
+    pub consent_id: String,
+    /// 1 for the first version, then one more per change.
+    pub version: u32,
+    /// The FHIR `Consent` JSON (patient data).
+    pub consent: Sensitive<String>,
+    /// `Consent.status` (`inactive` once withdrawn).
+    pub status: String,
+    /// When this version was recorded (RFC 3339).
+    pub recorded_at: String,
+}

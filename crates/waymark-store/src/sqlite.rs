@@ -22,8 +22,8 @@ use uuid::Uuid;
 use waymark_core::MessageId;
 
 use crate::{
-    Counts, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, Quarantined,
-    RecordOutcome, Resolution, Store, StoreError, StrongId,
+    Counts, NewConsent, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, Quarantined,
+    RecordOutcome, Resolution, Store, StoreError, StoredConsent, StrongId,
 };
 
 const PERSON_NAMESPACE: Uuid = Uuid::from_u128(0x3b0e_91c4_5f2d_4a8e_b1f7_0c9d_22e4_6a15);
@@ -163,6 +163,41 @@ impl Store for SqliteStore {
         resolution: &Resolution,
     ) -> Result<bool, StoreError> {
         crate::redrive::resolve(&self.pool, message_id, resolution).await
+    }
+
+    async fn put_consent(&self, consent: NewConsent) -> Result<PathwayEvent, StoreError> {
+        crate::consent::put(&self.pool, consent).await
+    }
+
+    async fn consents(&self, person_id: &str) -> Result<Vec<StoredConsent>, StoreError> {
+        crate::consent::current(&self.pool, person_id).await
+    }
+
+    async fn withdraw_consent(
+        &self,
+        person_id: &str,
+        consent_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PathwayEvent>, StoreError> {
+        crate::consent::withdraw(&self.pool, person_id, consent_id, at).await
+    }
+
+    async fn past_recipients(&self, person_id: &str) -> Result<Vec<String>, StoreError> {
+        crate::consent::past_recipients(&self.pool, person_id).await
+    }
+
+    async fn latest_bundle(
+        &self,
+        person_id: &str,
+    ) -> Result<Option<waymark_core::Sensitive<String>>, StoreError> {
+        let bundle: Option<String> = sqlx::query_scalar(
+            "SELECT bundle FROM record_entry WHERE person_id = ? \
+             ORDER BY recorded_at DESC, message_id DESC LIMIT 1",
+        )
+        .bind(person_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(bundle.map(waymark_core::Sensitive::new))
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

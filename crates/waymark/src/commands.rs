@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use waymark_core::{Envelope, MessageId, NewEnvelope, Role, SourceSystem};
 use waymark_fhir::OperationOutcome;
 use waymark_mapping::MappingSet;
-use waymark_policy::{Policy, Recipient};
+use waymark_policy::{BreakGlass, Policy, Recipient, ReleaseContext};
 use waymark_profile::Validator;
 
 const OK: u8 = 0;
@@ -52,9 +52,11 @@ pub struct ValidateArgs {
     file: PathBuf,
 }
 
-/// Show exactly what a role would receive of a canonical bundle.
+/// Show exactly what a role would receive of a canonical bundle, and why.
 ///
-/// Example: waymark redact --role probation --manifest bundle.json
+/// Consent and break-glass are judged at the moment the command runs.
+///
+/// Example: waymark redact --role gp --consent consents.json --manifest bundle.json
 #[derive(Args)]
 pub struct RedactArgs {
     /// The recipient's role, e.g. probation, prison-healthcare, custody-officer.
@@ -63,6 +65,13 @@ pub struct RedactArgs {
     /// The recipient is a registered health professional.
     #[arg(long)]
     registered: bool,
+    /// The person's consents: a FHIR `Consent`, a JSON array of them, or a Bundle of them.
+    #[arg(long, value_name = "FILE")]
+    consent: Option<PathBuf>,
+    /// Break glass with this stated reason (valid for one hour; only roles the policy lets
+    /// break glass). The manifest records it and asks for a privacy-officer alert.
+    #[arg(long = "break-glass", value_name = "REASON")]
+    break_glass: Option<String>,
     /// Print `{"bundle", "manifest"}`: what was released, and what was withheld and why.
     #[arg(long)]
     manifest: bool,
@@ -132,18 +141,46 @@ pub fn redact(args: &RedactArgs) -> u8 {
         Ok(p) => p,
         Err(err) => return fail(UNREADABLE, &OperationOutcome::from_error(&err)),
     };
+    let consents = match args.consent.as_deref().map(read_consents).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(text) => return unreadable(&text),
+    };
     let recipient = Recipient {
         organisation: "waymark-cli".to_owned(),
         role: args.role,
         registered: args.registered,
         purpose: "inspection".to_owned(),
     };
-    match policy.release(&canonical, &recipient) {
+    let now = Utc::now();
+    let glass = args.break_glass.as_ref().map(|reason| BreakGlass {
+        reason: reason.clone(),
+        until: now + chrono::Duration::hours(1),
+    });
+    let cx = ReleaseContext {
+        consents: &consents,
+        now,
+        break_glass: glass.as_ref(),
+    };
+    match policy.release_with_consent(&canonical, &recipient, &cx) {
         Ok(r) if args.manifest => {
             print_json(&json!({"bundle": r.bundle(), "manifest": r.manifest()}))
         }
         Ok(r) => print_json(r.bundle()),
         Err(err) => fail(REFUSED, &OperationOutcome::from_error(&err)),
+    }
+}
+
+/// The Consents in a file: one `Consent`, an array, or a Bundle whose entries hold them.
+fn read_consents(path: &Path) -> Result<Vec<Value>, String> {
+    match read_json(path)? {
+        Value::Array(items) => Ok(items),
+        v if v["resourceType"] == "Bundle" => Ok(v["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["resource"].clone())
+            .collect()),
+        v => Ok(vec![v]),
     }
 }
 

@@ -24,20 +24,20 @@ fn labelled(kind: &str, id: &str, class: &str) -> Value {
 fn default_deny_without_a_readable_data_class() {
     let policy = Policy::builtin().unwrap();
     let who = everyone_sees_everything();
-    let none = BTreeSet::new();
+    let decisions = policy.decide_classes(&who, &ReleaseContext::without_consent(Utc::now()));
     let unlabelled = json!({"resourceType": "Observation", "id": "o1", "meta": {"security": [
         {"system": CONFIDENTIALITY_SYSTEM, "code": "N"}]}});
-    let decision = policy.decide_resource(&who, &none, &unlabelled);
+    let decision = Policy::decide_resource(&decisions, &unlabelled);
     let rule = "default-deny:no-data-class".to_owned();
     assert_eq!(decision, Decision::Withhold { class: None, rule });
     let unknown = labelled("Observation", "o2", "diagnosis");
     assert!(matches!(
-        policy.decide_resource(&who, &none, &unknown["resource"]),
+        Policy::decide_resource(&decisions, &unknown["resource"]),
         Decision::Withhold { class: None, .. }
     ));
     let known = labelled("Observation", "o3", "mh-clinical");
     assert!(matches!(
-        policy.decide_resource(&who, &none, &known["resource"]),
+        Policy::decide_resource(&decisions, &known["resource"]),
         Decision::Release {
             class: Some(DataClass::MhClinical),
             ..
@@ -59,7 +59,11 @@ fn an_unlabelled_resource_is_withheld_even_from_a_role_that_sees_everything() {
                        {"reference": "urn:uuid:f1"}]}},
     ]});
     let released = policy
-        .release_json(&bundle, &everyone_sees_everything(), &BTreeSet::new())
+        .release_json(
+            &bundle,
+            &everyone_sees_everything(),
+            &ReleaseContext::without_consent(Utc::now()),
+        )
         .unwrap();
     let withheld = &released.manifest().withheld;
     assert_eq!(withheld.len(), 1);
@@ -81,6 +85,10 @@ fn an_unlabelled_resource_is_withheld_even_from_a_role_that_sees_everything() {
 fn no_patient_is_an_error() {
     let policy = Policy::builtin().unwrap();
     let bundle = json!({"resourceType": "Bundle", "entry": [labelled("Flag", "f1", "risk-self")]});
-    let err = policy.release_json(&bundle, &everyone_sees_everything(), &BTreeSet::new());
+    let err = policy.release_json(
+        &bundle,
+        &everyone_sees_everything(),
+        &ReleaseContext::without_consent(Utc::now()),
+    );
     assert!(matches!(err, Err(PolicyError::NoPatient)));
 }

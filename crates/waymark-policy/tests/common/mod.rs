@@ -269,3 +269,61 @@ pub fn random_bundle(rng: &mut Rng, seed: u64) -> CanonicalBundle {
         .collect();
     canonical(bundle_json(seed, &items))
 }
+
+/// A provision: `kind` (`permit` / `deny`), for `role` (any when `None`), for `classes` (all
+/// when empty), with nested exceptions.
+pub fn provision(
+    kind: &str,
+    role: Option<Role>,
+    classes: &[DataClass],
+    nested: Vec<Value>,
+) -> Value {
+    let mut p = json!({ "type": kind });
+    if let Some(role) = role {
+        p["actor"] = json!([{
+            "role": { "coding": [{ "system": waymark_policy::consent::RECIPIENT_ROLE_SYSTEM,
+                                   "code": role.code() }] },
+            "reference": { "display": "any recipient in the role" },
+        }]);
+    }
+    if !classes.is_empty() {
+        p["securityLabel"] = classes
+            .iter()
+            .map(|c| json!({ "system": DATA_CLASS_SYSTEM, "code": c.code() }))
+            .collect();
+    }
+    if !nested.is_empty() {
+        p["provision"] = Value::Array(nested);
+    }
+    p
+}
+
+/// An active `patient-privacy` Consent given at `date_time` with the root `provision`.
+pub fn consent(id: &str, date_time: &str, provision: Value) -> Value {
+    json!({
+        "resourceType": "Consent",
+        "id": id,
+        "status": "active",
+        "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                "code": "patient-privacy" }] },
+        "category": [{ "coding": [{ "system": "http://loinc.org", "code": "59284-0" }] }],
+        "patient": { "reference": "urn:uuid:patient" },
+        "dateTime": date_time,
+        "policyRule": { "text": "synthetic" },
+        "provision": provision,
+    })
+}
+
+/// An RFC 3339 instant.
+pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+/// A release context with `consents` at `now`.
+pub fn cx<'a>(consents: &'a [Value], now: &str) -> waymark_policy::ReleaseContext<'a> {
+    waymark_policy::ReleaseContext {
+        consents,
+        now: at(now),
+        break_glass: None,
+    }
+}

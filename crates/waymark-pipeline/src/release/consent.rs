@@ -1,0 +1,148 @@
+//! Consent changes at the release stage: recording a Consent, withdrawing one, and the
+//! `consent.changed` notice to the person's past recipients.
+//!
+//! Withdrawal, concretely: the store keeps a new `inactive` version (so every later release,
+//! which reads consents at its own moment, stops releasing what the consent allowed), raises a
+//! `consent.changed` pathway event (the audit), and this stage releases the person's latest
+//! record under the consents as they now stand — through the normal policy and
+//! `waymark_delivery::enqueue` path — to every subscription on `consent.changed` (or
+//! `record.updated`) held by an organisation that was a past recipient of the person. The
+//! notice carries what that recipient may still see; it tells them to recall the rest.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use waymark_core::{ErrorCode, IssueType, Sensitive};
+use waymark_policy::{Consent, ConsentError};
+use waymark_store::{CONSENT_CHANGED, NewConsent, PathwayEvent, StoreError};
+
+use super::{ReleaseStage, wants};
+
+/// Why a consent change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsentChangeError {
+    /// The Consent does not read (named element, no content).
+    #[error(transparent)]
+    Malformed(#[from] ConsentError),
+    /// The store failed; retry.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A transient fault while sending the notices; retry (the change itself is stored).
+    #[error("consent change stored, but sending its notice failed; retry")]
+    Notify,
+}
+
+impl ErrorCode for ConsentChangeError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(e) => e.code(),
+            Self::Store(e) => e.code(),
+            Self::Notify => "consent.notify",
+        }
+    }
+
+    fn issue_type(&self) -> IssueType {
+        match self {
+            Self::Malformed(e) => e.issue_type(),
+            Self::Store(e) => e.issue_type(),
+            Self::Notify => IssueType::Transient,
+        }
+    }
+}
+
+/// What a consent change did.
+#[derive(Debug)]
+pub struct ConsentChange {
+    /// The `consent.changed` pathway event.
+    pub event: PathwayEvent,
+    /// The subscriptions a notice was queued for.
+    pub notified: Vec<String>,
+}
+
+impl ReleaseStage {
+    /// Records a Consent given or changed for `person_id` (refused unless it reads), and
+    /// notifies past recipients.
+    pub async fn record_consent(
+        &self,
+        person_id: &str,
+        consent: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<ConsentChange, ConsentChangeError> {
+        let parsed = Consent::from_json(consent)?;
+        let status = consent["status"].as_str().unwrap_or("active").to_owned();
+        let event = self
+            .store
+            .put_consent(NewConsent {
+                person_id: person_id.to_owned(),
+                consent_id: parsed.id,
+                status,
+                consent: Sensitive::new(consent.to_string()),
+                recorded_at: at,
+            })
+            .await?;
+        self.notify_consent_changed(event).await
+    }
+
+    /// Withdraws the person's Consent `consent_id`: stops future releases, audits the change and
+    /// notifies past recipients. `None` when there was nothing to withdraw.
+    pub async fn withdraw_consent(
+        &self,
+        person_id: &str,
+        consent_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ConsentChange>, ConsentChangeError> {
+        match self
+            .store
+            .withdraw_consent(person_id, consent_id, at)
+            .await?
+        {
+            Some(event) => Ok(Some(self.notify_consent_changed(event).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn notify_consent_changed(
+        &self,
+        event: PathwayEvent,
+    ) -> Result<ConsentChange, ConsentChangeError> {
+        let past = self.store.past_recipients(&event.person_id).await?;
+        let organisations: Vec<&str> = self
+            .subscriptions
+            .iter()
+            .filter(|s| past.contains(&s.id))
+            .map(|s| s.recipient.organisation.as_str())
+            .collect();
+        let Some(bundle) = self.latest_canonical(&event.person_id).await? else {
+            return Ok(ConsentChange {
+                event,
+                notified: Vec::new(),
+            });
+        };
+        let mut notified = Vec::new();
+        for sub in self.subscriptions.iter().filter(|s| {
+            wants(s, CONSENT_CHANGED) && organisations.contains(&s.recipient.organisation.as_str())
+        }) {
+            self.release_to(sub, &event, &bundle, 0)
+                .await
+                .map_err(|_| ConsentChangeError::Notify)?;
+            notified.push(sub.id.clone());
+        }
+        Ok(ConsentChange { event, notified })
+    }
+
+    async fn latest_canonical(
+        &self,
+        person_id: &str,
+    ) -> Result<Option<waymark_profile::CanonicalBundle>, ConsentChangeError> {
+        let Some(text) = self.store.latest_bundle(person_id).await? else {
+            return Ok(None);
+        };
+        let json: Value = serde_json::from_str(text.expose()).unwrap_or(Value::Null);
+        match self.validator.validate(json) {
+            Ok(bundle) => Ok(Some(bundle)),
+            Err(_) => {
+                tracing::error!(person = %person_id, "stored record does not revalidate; no consent notice sent");
+                Ok(None)
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Consent at the release stage: a withdrawal stops what the next release carries, and the
+//! person's past recipients get a `consent.changed` notice through the normal release path.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use waymark_bus::{Bus, SqliteBus};
+use waymark_core::{MessageId, Sensitive, SourceSystem};
+use waymark_delivery::{Subscription, queue_name};
+use waymark_pipeline::{ReleaseStage, Telemetry};
+use waymark_policy::Policy;
+use waymark_profile::Validator;
+use waymark_store::{NewRecord, SqliteStore, Store, StrongId};
+
+const DETENTION_ENCOUNTER: &str = "7a2d3e4f-9a4b-5c2d-8e3f-1b2c3d4e5f60";
+
+fn sub(id: &str, topic: &str) -> Subscription {
+    serde_json::from_value(json!({
+        "version": 1, "id": id, "topic": topic, "endpoint": "http://127.0.0.1:9/",
+        "recipient": {"organisation": "A81001", "role": "gp", "purpose": "direct-care"},
+        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0123456789ab",
+        "payload": "full-resource", "enabled": true
+    }))
+    .unwrap()
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+}
+
+fn gp_permit() -> Value {
+    json!({
+        "resourceType": "Consent", "id": "c1", "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                              "code": "patient-privacy"}]},
+        "dateTime": "2023-01-01",
+        "provision": {"type": "permit", "actor": [{
+            "role": {"coding": [{"system": waymark_policy::consent::RECIPIENT_ROLE_SYSTEM, "code": "gp"}]},
+            "reference": {"identifier": {"value": "A81001"}}}]}
+    })
+}
+
+async fn next_body(bus: &dyn Bus, sub: &str) -> String {
+    let d = bus
+        .receive(&queue_name(sub), Duration::from_millis(200))
+        .await
+        .unwrap()
+        .unwrap();
+    bus.ack(&d).await.unwrap();
+    String::from_utf8_lossy(d.message.body.expose()).into_owned()
+}
+
+#[tokio::test]
+async fn withdrawal_stops_releases_and_notifies_past_recipients() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus: Arc<dyn Bus> = Arc::new(SqliteBus::open(&dir.path().join("bus.db")).await.unwrap());
+    let subs = vec![
+        sub("s-gp", "prison.reception"),
+        sub("s-gp-consent", "consent.changed"),
+    ];
+    waymark_pipeline::declare_all(bus.as_ref(), &subs)
+        .await
+        .unwrap();
+    let store = Arc::new(
+        SqliteStore::open(&dir.path().join("store.db"))
+            .await
+            .unwrap(),
+    );
+    let bundle = include_str!("../../waymark-profile/tests/fixtures/valid/full-dataset.json");
+    let recorded = store
+        .record(NewRecord {
+            message_id: MessageId::derive(SourceSystem::Nomis, "m1"),
+            source: SourceSystem::Nomis,
+            message_type: "t".into(),
+            event_time: Some(at(1)),
+            recorded_at: at(2),
+            identifiers: vec![StrongId {
+                system: "https://fhir.waymark.org.uk/Id/nomis-prison-number".into(),
+                value: Sensitive::new("A1234BC".into()),
+            }],
+            topic: "prison.reception".into(),
+            bundle: Sensitive::new(bundle.into()),
+        })
+        .await
+        .unwrap();
+    let person = recorded.event.person_id.clone();
+    // The GP practice received this person's reception event before.
+    store
+        .event_number("s-gp", &recorded.event.event_id)
+        .await
+        .unwrap();
+    let stage = ReleaseStage {
+        validator: Arc::new(Validator::r4().unwrap()),
+        policy: Arc::new(Policy::builtin().unwrap()),
+        subscriptions: Arc::new(subs),
+        store: store.clone(),
+        bus: bus.clone(),
+        telemetry: Telemetry::log_only(),
+    };
+
+    let given = stage
+        .record_consent(&person, &gp_permit(), at(3))
+        .await
+        .unwrap();
+    assert_eq!(given.notified, ["s-gp-consent"]);
+    let with_consent = next_body(bus.as_ref(), "s-gp-consent").await;
+    assert!(
+        with_consent.contains(DETENTION_ENCOUNTER),
+        "consent-based detention released"
+    );
+
+    let withdrawn = stage
+        .withdraw_consent(&person, "c1", at(4))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(withdrawn.event.topic, "consent.changed");
+    assert_eq!(withdrawn.notified, ["s-gp-consent"]);
+    let after = next_body(bus.as_ref(), "s-gp-consent").await;
+    assert!(
+        !after.contains(DETENTION_ENCOUNTER),
+        "withdrawn at once: the next release stops"
+    );
+    assert!(after.contains("consent.changed"));
+    assert!(
+        stage
+            .withdraw_consent(&person, "c1", at(5))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let malformed = json!({"resourceType": "Consent", "id": "c2"});
+    assert!(
+        stage
+            .record_consent(&person, &malformed, at(6))
+            .await
+            .is_err()
+    );
+}

@@ -1,0 +1,140 @@
+//! The person's consents: versioned FHIR `Consent` JSON, handed in by the shell (which has
+//! read it with `waymark-policy`); the store reads nothing in it but `status`, which it sets
+//! on withdrawal.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Row, SqlitePool};
+use waymark_core::{MessageId, Sensitive};
+
+use crate::{NewConsent, PathwayEvent, StoreError, StoredConsent};
+
+/// The topic raised when a consent is given, changed or withdrawn.
+pub const CONSENT_CHANGED: &str = "consent.changed";
+
+pub(crate) async fn put(pool: &SqlitePool, c: NewConsent) -> Result<PathwayEvent, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let version: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM consent WHERE person_id = ? AND consent_id = ?",
+    )
+    .bind(&c.person_id)
+    .bind(&c.consent_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO consent (person_id, consent_id, version, consent, status, recorded_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&c.person_id)
+    .bind(&c.consent_id)
+    .bind(version)
+    .bind(c.consent.expose())
+    .bind(&c.status)
+    .bind(c.recorded_at.to_rfc3339())
+    .execute(&mut *tx)
+    .await?;
+    let event = PathwayEvent {
+        event_id: MessageId::from_stored(format!(
+            "consent/{}/{}/v{version}",
+            c.person_id, c.consent_id
+        )),
+        person_id: c.person_id.clone(),
+        topic: CONSENT_CHANGED.to_owned(),
+        event_time: c.recorded_at,
+    };
+    sqlx::query(
+        "INSERT INTO pathway_event (event_id, message_id, person_id, topic, event_time) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(event.event_id.as_str())
+    .bind(event.event_id.as_str())
+    .bind(&event.person_id)
+    .bind(&event.topic)
+    .bind(event.event_time.to_rfc3339())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(event)
+}
+
+pub(crate) async fn current(
+    pool: &SqlitePool,
+    person_id: &str,
+) -> Result<Vec<StoredConsent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT c.consent_id, c.version, c.consent, c.status, c.recorded_at FROM consent c \
+         WHERE c.person_id = ? AND c.version = (SELECT MAX(version) FROM consent \
+         WHERE person_id = c.person_id AND consent_id = c.consent_id) ORDER BY c.consent_id",
+    )
+    .bind(person_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredConsent {
+                person_id: person_id.to_owned(),
+                consent_id: r.try_get(0)?,
+                version: u32::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
+                consent: Sensitive::new(r.try_get(2)?),
+                status: r.try_get(3)?,
+                recorded_at: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Writes a new `inactive` version of the current one (with `status` set in the JSON too).
+/// `None` when there is no such consent or it is already inactive.
+pub(crate) async fn withdraw(
+    pool: &SqlitePool,
+    person_id: &str,
+    consent_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<PathwayEvent>, StoreError> {
+    let Some(now) = current(pool, person_id)
+        .await?
+        .into_iter()
+        .find(|c| c.consent_id == consent_id)
+    else {
+        return Ok(None);
+    };
+    if now.status == "inactive" {
+        return Ok(None);
+    }
+    let mut json: serde_json::Value =
+        serde_json::from_str(now.consent.expose()).unwrap_or(serde_json::Value::Null);
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("status".to_owned(), "inactive".into());
+    }
+    let consent = if json.is_null() {
+        now.consent.expose().clone()
+    } else {
+        json.to_string()
+    };
+    let event = put(
+        pool,
+        NewConsent {
+            person_id: person_id.to_owned(),
+            consent_id: consent_id.to_owned(),
+            status: "inactive".to_owned(),
+            consent: Sensitive::new(consent),
+            recorded_at: at,
+        },
+    )
+    .await?;
+    Ok(Some(event))
+}
+
+pub(crate) async fn past_recipients(
+    pool: &SqlitePool,
+    person_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT se.subscription_id FROM subscription_event se \
+         JOIN pathway_event pe ON pe.event_id = se.event_id \
+         WHERE pe.person_id = ? AND pe.topic <> ? ORDER BY se.subscription_id",
+    )
+    .bind(person_id)
+    .bind(CONSENT_CHANGED)
+    .fetch_all(pool)
+    .await?)
+}
