@@ -40,4 +40,4 @@ pub use parse::{
 };
 pub use population::{Expect, Expected, Population, PopulationError, Route, ScriptedNotification};
 pub use pusher::{PushOptions, PushOutcome, PushReport, Pusher};
-pub use synthetic::Faults;
+pub use synthetic::{Faults, RECENT_GAP, RECENT_WINDOW};

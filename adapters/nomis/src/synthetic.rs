@@ -3,6 +3,10 @@
 //! maybe a status change or a record update, then release), plus optional faults.
 //!
 //! Same seed, same population, byte for byte: randomness is a SplitMix64 seeded by the caller.
+//!
+//! [`Population::synthetic`] places its events on fixed dates (2024 into 2025);
+//! [`Population::synthetic_at`] draws exactly the same people and journeys, then moves and
+//! compresses their times so that they end just before a given instant, for live demos.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
@@ -50,6 +54,63 @@ const ALERTS: &[(&str, &str, &str, &str)] = &[
     ("X", "Security", "XSA", "Staff Assaulter"),
 ];
 
+/// How far before its anchor the earliest event of [`Population::synthetic_at`] may lie.
+pub const RECENT_WINDOW: Duration = Duration::days(30);
+
+/// How long before its anchor the last event of [`Population::synthetic_at`] happens.
+pub const RECENT_GAP: Duration = Duration::seconds(60);
+
+/// Where generated event times land: the fixed-date times as drawn, or moved to an anchor.
+#[derive(Clone, Copy, Debug)]
+enum Clock {
+    /// As drawn: reception dates through 2024, releases into 2025.
+    Fixed,
+    /// `first..=last` (as drawn) mapped linearly, order kept, onto `end - span..=end`.
+    Anchored {
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+        end: DateTime<Utc>,
+        span: Duration,
+    },
+}
+
+impl Clock {
+    /// Maps the drawn times `first..=last` to end at `end`, within [`RECENT_WINDOW`]: shifted
+    /// only when they already fit, otherwise also compressed.
+    fn anchored(first: DateTime<Utc>, last: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        let fits = RECENT_WINDOW - RECENT_GAP;
+        Self::Anchored {
+            first,
+            last,
+            end: end.checked_sub_signed(RECENT_GAP).unwrap_or(end),
+            span: (last - first).min(fits),
+        }
+    }
+
+    fn place(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Self::Fixed => at,
+            Self::Anchored {
+                first,
+                last,
+                end,
+                span,
+            } => {
+                let micros = |d: Duration| i128::from(d.num_microseconds().unwrap_or(i64::MAX));
+                let drawn = micros(last - first);
+                let before_last = micros(last - at);
+                let scaled = if drawn == 0 {
+                    0
+                } else {
+                    before_last * micros(span) / drawn
+                };
+                let back = Duration::microseconds(i64::try_from(scaled).unwrap_or(0));
+                end.checked_sub_signed(back).unwrap_or(end)
+            }
+        }
+    }
+}
+
 /// One synthetic prisoner.
 struct Person {
     number: String,
@@ -69,24 +130,51 @@ struct Event {
 
 impl Population {
     /// `people` synthetic prisoners and their events, sorted by event time. Deterministic.
+    ///
+    /// Receptions fall through 2024 and releases up to months later, on fixed dates.
     pub fn synthetic(seed: u64, people: usize) -> Self {
-        let mut rng = SplitMix64::new(seed);
-        let mut population = Self::new();
-        let mut events = Vec::new();
-        for index in 0..people {
-            let person = person(&mut rng, index);
-            events.extend(journey(&mut rng, &mut population, &person));
-        }
-        events.sort_by_key(|event| event.0);
-        for (_, label, body) in events {
-            population.add_notification(ScriptedNotification {
-                label,
-                body,
-                expect: Expect::Good,
-            });
-        }
-        population
+        generate(seed, people, Clock::Fixed).0
     }
+
+    /// The same prisoners, journeys and notifications as [`Population::synthetic`] for `seed`
+    /// and `people`, with every time moved so that the last event happens [`RECENT_GAP`]
+    /// before `end` and the first no earlier than [`RECENT_WINDOW`] before it.
+    ///
+    /// Times keep their order; when the drawn journeys span more than the window (they do
+    /// from a handful of people up), the gaps between them are compressed in proportion, so
+    /// a stay of months becomes one of days. Admission, release and alert dates in the Prison
+    /// API answers follow the moved times. Deterministic for (`seed`, `people`, `end`).
+    pub fn synthetic_at(seed: u64, people: usize, end: DateTime<Utc>) -> Self {
+        let Some((first, last)) = generate(seed, people, Clock::Fixed).1 else {
+            return Self::synthetic(seed, people);
+        };
+        generate(seed, people, Clock::anchored(first, last, end)).0
+    }
+}
+
+/// The first and last event times of a population as drawn, before any [`Clock`].
+type DrawnSpan = (DateTime<Utc>, DateTime<Utc>);
+
+/// The population, and the first and last event times as drawn (before `clock`).
+fn generate(seed: u64, people: usize, clock: Clock) -> (Population, Option<DrawnSpan>) {
+    let mut rng = SplitMix64::new(seed);
+    let mut population = Population::new();
+    let mut events = Vec::new();
+    for index in 0..people {
+        let person = person(&mut rng, index);
+        events.extend(journey(&mut rng, &mut population, &person, clock));
+    }
+    // Sorted by the drawn time: `clock` keeps order, and ties it may create stay as drawn.
+    events.sort_by_key(|event| event.0);
+    let span = events.first().zip(events.last()).map(|(f, l)| (f.0, l.0));
+    for (_, label, body) in events {
+        population.add_notification(ScriptedNotification {
+            label,
+            body,
+            expect: Expect::Good,
+        });
+    }
+    (population, span)
 }
 
 fn person(rng: &mut SplitMix64, index: usize) -> Person {
@@ -112,17 +200,20 @@ fn person(rng: &mut SplitMix64, index: usize) -> Person {
     }
 }
 
-/// Adds the person's routes and returns their notifications as (time, label, body).
+/// Adds the person's routes and returns their notifications as (drawn time, label, body); the
+/// times in the notifications and routes are placed by `clock`.
 fn journey(
     rng: &mut SplitMix64,
     population: &mut Population,
     p: &Person,
+    clock: Clock,
 ) -> Vec<(DateTime<Utc>, String, Vec<u8>)> {
     let base = DateTime::from_timestamp(1_704_067_200, 0).unwrap_or_default(); // 2024-01-01
     let mut at = base + random_span(rng, 365 * 86_400);
     let first_prison = rng.pick(PRISONS);
+    let mut drawn = vec![at];
     let mut events = vec![movement(
-        at,
+        clock.place(at),
         p,
         1,
         rng.pick(COURTS),
@@ -136,25 +227,38 @@ fn journey(
         at += Duration::days(1) + random_span(rng, 60 * 86_400);
         let to = rng.pick(PRISONS);
         if to != prison {
-            events.push(movement(at, p, 2, prison, to, "IN", "TRN"));
+            drawn.push(at);
+            events.push(movement(clock.place(at), p, 2, prison, to, "IN", "TRN"));
             prison = to;
         }
     }
     if rng.chance(30) {
         at += random_span(rng, 30 * 86_400);
-        events.push(status_changed(at, p));
+        drawn.push(at);
+        events.push(status_changed(clock.place(at), p));
     }
     if rng.chance(50) {
         at += random_span(rng, 30 * 86_400);
-        events.push(offender_updated(at, p));
+        drawn.push(at);
+        events.push(offender_updated(clock.place(at), p));
     }
     at += Duration::days(1) + random_span(rng, 120 * 86_400);
     let seq = events.len() + 1;
-    events.push(movement(at, p, seq, prison, "OUT", "OUT", "REL"));
-    add_person_routes(rng, population, p, admitted, at);
-    events
+    drawn.push(at);
+    events.push(movement(
+        clock.place(at),
+        p,
+        seq,
+        prison,
+        "OUT",
+        "OUT",
+        "REL",
+    ));
+    add_person_routes(rng, population, p, clock.place(admitted), clock.place(at));
+    drawn
         .into_iter()
-        .map(|e| (e.at, label_of(&e), notification(rng, &e)))
+        .zip(events)
+        .map(|(drawn, e)| (drawn, label_of(&e), notification(rng, &e)))
         .collect()
 }
 

@@ -71,3 +71,37 @@ async fn what_the_adapter_publishes_matches_expected() {
     }
     harness.stop().await;
 }
+
+/// sha256 over every notification (label, expectation, body) and every route of a population.
+fn fingerprint(population: &Population) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for n in population.notifications() {
+        hash.update(n.label.as_bytes());
+        hash.update([u8::from(n.expect == Expect::Good)]);
+        hash.update((n.body.len() as u64).to_le_bytes());
+        hash.update(&n.body);
+    }
+    for route in population.routes() {
+        hash.update(route.path.as_bytes());
+        hash.update(route.status.to_le_bytes());
+        hash.update((route.body.len() as u64).to_le_bytes());
+        hash.update(&route.body);
+    }
+    hex::encode(hash.finalize())
+}
+
+#[test]
+fn the_fixed_date_population_is_unchanged() {
+    // Recorded before `synthetic_at` existed: `synthetic` must keep producing these bytes.
+    let population = Population::synthetic(2026, 12);
+    assert_eq!(
+        fingerprint(&population),
+        "0549cdde4623547e2c13e5b6c84020b4ca3ffec065c171a92520840478aa651e"
+    );
+    let population = Population::synthetic(7, 40).with_faults(Faults { bad_events: true });
+    assert_eq!(
+        fingerprint(&population),
+        "ec03dd75e20500346d95326705922775b43d27473bedea5ea600a47d2d88ab72"
+    );
+}

@@ -367,6 +367,9 @@ impl Bus for DownBus {
     async fn depth(&self, queue: &str) -> Result<QueueDepth, BusError> {
         self.0.depth(queue).await
     }
+    async fn purge_key(&self, queue: &str, key: &str) -> Result<u64, BusError> {
+        self.0.purge_key(queue, key).await
+    }
 }
 
 #[tokio::test]

@@ -102,4 +102,12 @@ pub trait Bus: Send + Sync + 'static {
 
     /// How many messages a queue holds.
     async fn depth(&self, queue: &str) -> Result<QueueDepth, BusError>;
+
+    /// Removes every *ready* message of `queue` whose ordering key is `key` — deliverable now,
+    /// waiting for a retry, or whose lease ran out — and returns how many. Messages in flight
+    /// (received, lease running) are left to finish: their consumer acks, nacks or rejects them
+    /// as usual. Only `queue` is touched: its dead-letter queue keeps what it holds unless it is
+    /// itself the `queue` named. The ids stay remembered, so republishing a purged id within the
+    /// dedupe window is still a no-op. Used to withdraw a person's undelivered notifications.
+    async fn purge_key(&self, queue: &str, key: &str) -> Result<u64, BusError>;
 }

@@ -127,6 +127,12 @@ async fn per_key_order() {
     conformance::per_key_order(bus.as_ref()).await;
 }
 
+#[tokio::test]
+async fn purge_key_removes_ready_only() {
+    let (_dir, bus) = fresh().await;
+    conformance::purge_key_removes_ready_only(bus.as_ref()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exactly_once_under_load() {
     let (_dir, bus) = fresh().await;

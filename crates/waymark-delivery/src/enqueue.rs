@@ -1,4 +1,5 @@
-//! The only way onto a delivery queue.
+//! The only ways onto a delivery queue: [`enqueue`] and [`enqueue_recall`], both taking a
+//! [`Releasable`] by value.
 
 use waymark_bus::{Bus, BusError, Message, Published};
 use waymark_core::{ErrorCode, IssueType};
@@ -53,6 +54,9 @@ impl ErrorCode for EnqueueError {
     }
 }
 
+/// The topic of a recall notice: the only topic [`enqueue_recall`] accepts, on any subscription.
+pub const RECALL_TOPIC: &str = "consent.changed";
+
 /// Puts the notification of `event` for `sub` on the subscription's queue.
 ///
 /// Takes the [`Releasable`] by value: only what the policy released to this subscription's
@@ -65,6 +69,38 @@ pub async fn enqueue(
     event: &EventMeta,
     releasable: Releasable,
 ) -> Result<Published, EnqueueError> {
+    check(sub, event, &releasable, &sub.topic)?;
+    let body = notification_bundle(sub, event, Some(&releasable));
+    publish(bus, sub, event, &releasable, &body).await
+}
+
+/// Puts a recall notice (a [`RECALL_TOPIC`] event: a Consent was withdrawn) for `sub` on the
+/// subscription's queue, whatever topic the subscription is on: a recall goes to every
+/// subscription that received the person's data.
+///
+/// Still takes a [`Releasable`] by value (the policy ran for this recipient, and the Patient is
+/// one it may be told about), but the notice is always in the `id-only` shape — the status entry
+/// naming the Patient, no resources — whatever the subscription's payload mode: a recall carries
+/// no data. Same id, key and headers as [`enqueue`]; refused for any other topic.
+pub async fn enqueue_recall(
+    bus: &dyn Bus,
+    sub: &Subscription,
+    event: &EventMeta,
+    releasable: Releasable,
+) -> Result<Published, EnqueueError> {
+    check(sub, event, &releasable, RECALL_TOPIC)?;
+    let body = notification_bundle(sub, event, None);
+    publish(bus, sub, event, &releasable, &body).await
+}
+
+/// Refuses a disabled subscription, another recipient, another Patient, or a topic other than
+/// `topic`.
+fn check(
+    sub: &Subscription,
+    event: &EventMeta,
+    releasable: &Releasable,
+    topic: &str,
+) -> Result<(), EnqueueError> {
     if !sub.enabled {
         return Err(EnqueueError::Disabled(sub.id.clone()));
     }
@@ -74,17 +110,24 @@ pub async fn enqueue(
     if releasable.patient_id() != event.patient_id {
         return Err(EnqueueError::PatientMismatch(sub.id.clone()));
     }
-    if event.topic != sub.topic {
+    if event.topic != topic {
         let topic = event.topic.clone();
         return Err(EnqueueError::TopicMismatch {
             subscription: sub.id.clone(),
             topic,
         });
     }
-    let body = notification_bundle(sub, event, Some(&releasable))
-        .to_string()
-        .into_bytes();
-    let message = Message::new(event.event_id.child(&sub.id), body)
+    Ok(())
+}
+
+async fn publish(
+    bus: &dyn Bus,
+    sub: &Subscription,
+    event: &EventMeta,
+    releasable: &Releasable,
+    body: &serde_json::Value,
+) -> Result<Published, EnqueueError> {
+    let message = Message::new(event.event_id.child(&sub.id), body.to_string().into_bytes())
         .with_key(releasable.patient_id())
         .with_header("topic", &event.topic)
         .with_header("event-number", event.event_number.to_string());

@@ -3,7 +3,8 @@
 //! [`RestHook`] and retried with exponential backoff and jitter until delivered, rejected or
 //! dead-lettered. [`mock`] is a stand-in receiving system for the demo and the tests.
 //!
-//! **Architecture invariant:** [`enqueue`] is the only way onto a delivery queue, and it takes a
+//! **Architecture invariant:** [`enqueue`] (and [`enqueue_recall`], its `consent.changed`
+//! recall variant) is the only way onto a delivery queue, and it takes a
 //! [`Releasable`](waymark_policy::Releasable) by value: nothing reaches a subscriber without
 //! passing the policy engine.
 //!
@@ -19,7 +20,7 @@ mod sign;
 mod subscription;
 mod worker;
 
-pub use enqueue::{EnqueueError, enqueue};
+pub use enqueue::{EnqueueError, RECALL_TOPIC, enqueue, enqueue_recall};
 pub use hook::{
     BACKOFF_BASE, BACKOFF_CAP, DeliveryOutcome, HookError, RestHook, RestHookConfig, backoff,
     jitter, retry_after,

@@ -239,3 +239,46 @@ async fn a_disabled_subscription_delivers_nothing_and_keeps_its_queue() {
     assert!(events.is_empty());
     assert_eq!(bus.depth(&queue_name(&sub.id)).await.unwrap().total(), 1);
 }
+
+/// A recall reaches a subscription on another topic, carries only the Patient reference (no
+/// resources, even in `full-resource` mode), keys on the Patient and purges with it; any other
+/// topic is still refused.
+#[tokio::test]
+async fn a_recall_reaches_any_topic_and_carries_no_data() {
+    let sub = subscription(
+        "https://example.invalid/hook",
+        PayloadMode::FullResource,
+        Role::Probation,
+    );
+    assert_ne!(sub.topic, waymark_delivery::RECALL_TOPIC);
+    let bus = declared(&sub).await;
+    let mut recall = event(2, 1);
+    recall.topic = waymark_delivery::RECALL_TOPIC.into();
+    let released = releasable(1, &sub.recipient);
+    let err = waymark_delivery::enqueue(bus.as_ref(), &sub, &recall, released).await;
+    assert_eq!(err.unwrap_err().code(), "delivery.topic-mismatch");
+
+    let released = releasable(1, &sub.recipient);
+    let sent = waymark_delivery::enqueue_recall(bus.as_ref(), &sub, &recall, released).await;
+    assert_eq!(sent.unwrap(), Published::New);
+    let bodies = bus.bodies(&queue_name(&sub.id));
+    let body: serde_json::Value = serde_json::from_slice(&bodies[0]).unwrap();
+    let entries = body["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "a recall carries the status entry only");
+    assert_eq!(entries[0]["resource"]["resourceType"], "Parameters");
+    let text = String::from_utf8_lossy(&bodies[0]);
+    assert!(text.contains(&format!("Patient/{}", patient_id(1))));
+    assert!(text.contains(waymark_delivery::RECALL_TOPIC));
+
+    let not_a_recall = event(3, 1);
+    let released = releasable(1, &sub.recipient);
+    let err = waymark_delivery::enqueue_recall(bus.as_ref(), &sub, &not_a_recall, released).await;
+    assert_eq!(err.unwrap_err().code(), "delivery.topic-mismatch");
+    let other_patient = releasable(2, &sub.recipient);
+    let err = waymark_delivery::enqueue_recall(bus.as_ref(), &sub, &recall, other_patient).await;
+    assert!(matches!(err, Err(EnqueueError::PatientMismatch(_))));
+
+    let queue = queue_name(&sub.id);
+    assert_eq!(bus.purge_key(&queue, &patient_id(1)).await.unwrap(), 1);
+    assert_eq!(bus.depth(&queue).await.unwrap().total(), 0);
+}

@@ -135,6 +135,10 @@ impl ReleaseStage {
         if releasable.privacy_officer_alert() {
             // The reason is the clinician's statement: in the manifest, never in a log.
             tracing::warn!(event_id = %event.event_id, subscription = %sub.id, "break-glass release: alert the privacy officer");
+            self.telemetry.emit(PipelineEvent::BreakGlass {
+                event_id: event.event_id.clone(),
+                subscription: sub.id.clone(),
+            });
         }
         let withheld = releasable.manifest().withheld.len();
         match waymark_delivery::enqueue(self.bus.as_ref(), sub, &meta, releasable).await {

@@ -70,6 +70,14 @@ pub enum PipelineEvent {
         /// When it happened (source event time, else recorded time).
         event_time: DateTime<Utc>,
     },
+    /// A release used break-glass: the privacy officer must be alerted. The clinician's reason
+    /// is in the redaction manifest only, never here.
+    BreakGlass {
+        /// Event id.
+        event_id: MessageId,
+        /// Subscription.
+        subscription: String,
+    },
     /// The policy released nothing to a subscription for this event.
     NotReleased {
         /// Event id.

@@ -5,9 +5,10 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use waymark_bus::Message;
 use waymark_bus::{Bus, SqliteBus};
 use waymark_core::{MessageId, Sensitive, SourceSystem};
-use waymark_delivery::{Subscription, queue_name};
+use waymark_delivery::{EventMeta, Subscription, queue_name};
 use waymark_pipeline::{ReleaseStage, Telemetry};
 use waymark_policy::Policy;
 use waymark_profile::Validator;
@@ -39,6 +40,21 @@ fn gp_permit() -> Value {
             "role": {"coding": [{"system": waymark_policy::consent::RECIPIENT_ROLE_SYSTEM, "code": "gp"}]},
             "reference": {"identifier": {"value": "A81001"}}}]}
     })
+}
+
+/// Receives and acks everything `sub`'s queue holds: (message id, body) in delivery order.
+async fn drain(bus: &dyn Bus, sub: &str) -> Vec<(String, String)> {
+    let mut all = Vec::new();
+    while let Some(d) = bus
+        .receive(&queue_name(sub), Duration::from_millis(200))
+        .await
+        .unwrap()
+    {
+        bus.ack(&d).await.unwrap();
+        let body = String::from_utf8_lossy(d.message.body.expose()).into_owned();
+        all.push((d.message.id.as_str().to_owned(), body));
+    }
+    all
 }
 
 async fn next_body(bus: &dyn Bus, sub: &str) -> String {
@@ -110,19 +126,67 @@ async fn withdrawal_stops_releases_and_notifies_past_recipients() {
         "consent-based detention released"
     );
 
+    // A reception notification for the GP is queued but not yet delivered, beside another
+    // person's notification on the same queue.
+    let validator = Validator::r4().unwrap();
+    let canonical = validator
+        .validate(serde_json::from_str(bundle).unwrap())
+        .unwrap();
+    let gp = stage.subscriptions[0].clone();
+    let released = stage.policy.release(&canonical, &gp.recipient).unwrap();
+    let patient_id = released.patient_id().to_owned();
+    let queued = EventMeta {
+        event_id: MessageId::derive(SourceSystem::Nomis, "reception-2"),
+        event_number: 2,
+        topic: "prison.reception".into(),
+        timestamp: at(3),
+        patient_id: patient_id.clone(),
+    };
+    waymark_delivery::enqueue(bus.as_ref(), &gp, &queued, released)
+        .await
+        .unwrap();
+    let queued_id = queued.event_id.child(&gp.id);
+    let other = Message::new(
+        MessageId::derive(SourceSystem::Nomis, "other"),
+        b"x".to_vec(),
+    )
+    .with_key("another-patient");
+    bus.publish(&queue_name("s-gp"), other.clone())
+        .await
+        .unwrap();
+
     let withdrawn = stage
         .withdraw_consent(&person, "c1", at(4))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(withdrawn.event.topic, "consent.changed");
-    assert_eq!(withdrawn.notified, ["s-gp-consent"]);
+    assert_eq!(
+        withdrawn.purged, 1,
+        "the undelivered notification is purged"
+    );
+    // The recall reaches the past recipient's `prison.reception` subscription too.
+    assert_eq!(withdrawn.notified, ["s-gp", "s-gp-consent"]);
     let after = next_body(bus.as_ref(), "s-gp-consent").await;
     assert!(
         !after.contains(DETENTION_ENCOUNTER),
         "withdrawn at once: the next release stops"
     );
     assert!(after.contains("consent.changed"));
+
+    let on_gp = drain(bus.as_ref(), "s-gp").await;
+    let ids: Vec<&str> = on_gp.iter().map(|(id, _)| id.as_str()).collect();
+    let recall_id = withdrawn.event.event_id.child("s-gp");
+    assert_eq!(
+        ids,
+        [other.id.as_str(), recall_id.as_str()],
+        "the queued notification {queued_id} is gone; another person's stays; the recall follows"
+    );
+    let recall: Value = serde_json::from_str(&on_gp[1].1).unwrap();
+    let entries = recall["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "a recall carries no data: {recall}");
+    assert!(on_gp[1].1.contains(&format!("Patient/{patient_id}")));
+    assert!(on_gp[1].1.contains("consent.changed"));
     assert!(
         stage
             .withdraw_consent(&person, "c1", at(5))

@@ -42,8 +42,9 @@ pub struct MapArgs {
     file: PathBuf,
 }
 
-/// Validate a bundle against the FHIR R4 schema and the Waymark bundle rules; print an
-/// OperationOutcome. Exit 0 valid, 1 invalid, 2 unreadable.
+/// Validate a bundle against the FHIR R4 schema, the Waymark bundle rules and the Health &
+/// Justice Minimum Dataset profiles; print an OperationOutcome. Exit 0 valid, 1 invalid, 2
+/// unreadable.
 ///
 /// Example: waymark validate bundle.json
 #[derive(Args)]

@@ -7,6 +7,7 @@ use std::{
 };
 
 use base64::Engine as _;
+use chrono::Utc;
 use clap::Args;
 use tokio::sync::mpsc;
 use waymark_adapter_nomis::{Faults, MockNomis, Population, PushOptions};
@@ -38,6 +39,11 @@ pub struct DemoArgs {
     /// Seed of the synthetic population (the same seed gives the same people and events).
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+    /// Keep the population's fixed 2024-2025 event dates. By default the same events are moved
+    /// into the 30 days before the demo starts, the last a minute before, so feed-health lags
+    /// read as minutes and days rather than years.
+    #[arg(long)]
+    pub historic: bool,
     /// Leave out the deliberately bad messages (malformed, unknown prisoner, Prison API 500, 3 MB).
     #[arg(long)]
     pub no_bad: bool,
@@ -82,7 +88,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         .data_dir
         .clone()
         .unwrap_or_else(|| temp.path().to_owned());
-    let mut population = Population::synthetic(args.seed, args.people);
+    let mut population = if args.historic {
+        Population::synthetic(args.seed, args.people)
+    } else {
+        Population::synthetic_at(args.seed, args.people, Utc::now())
+    };
     if !args.no_bad {
         population = population.with_faults(Faults { bad_events: true });
     }

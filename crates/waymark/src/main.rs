@@ -11,7 +11,12 @@ use waymark::{commands, demo};
 
 /// Waymark: a FHIR R4 integration hub for the health and justice pathway.
 #[derive(Parser)]
-#[command(name = "waymark", version, about, long_about = None)]
+#[command(
+    name = "waymark",
+    version,
+    about = "Waymark: a FHIR R4 integration hub for the health and justice pathway",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

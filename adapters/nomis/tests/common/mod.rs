@@ -129,6 +129,14 @@ impl Bus for MemoryBus {
             in_flight: 0,
         })
     }
+
+    async fn purge_key(&self, queue: &str, key: &str) -> Result<u64, BusError> {
+        assert_eq!(queue, QUEUE);
+        let stored = &mut self.state.lock().unwrap().stored;
+        let before = stored.len();
+        stored.retain(|m| m.key.as_deref() != Some(key));
+        Ok((before - stored.len()) as u64)
+    }
 }
 
 pub fn fixtures_dir() -> PathBuf {

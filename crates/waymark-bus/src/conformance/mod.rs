@@ -14,6 +14,7 @@ mod basic;
 mod failure;
 mod load;
 mod ordering;
+mod purge;
 
 pub use basic::{
     duplicate_publish_delivered_once, nothing_after_ack, persists_across_reopen,
@@ -25,6 +26,7 @@ pub use failure::{
 };
 pub use load::{LoadReport, exactly_once_under_load};
 pub use ordering::per_key_order;
+pub use purge::purge_key_removes_ready_only;
 
 use std::{
     fmt::Display,

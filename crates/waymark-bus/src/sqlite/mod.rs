@@ -23,6 +23,8 @@
 //!   would be delivered once more, so a poison message cannot crash-loop the hub.
 //! - *Dedupe*: the `seen` row for (queue, id) is written in the publish transaction; a second
 //!   publish within the retention window stores nothing.
+//! - *Purge*: `purge_key` deletes, in one transaction, the rows of the key that are not leased
+//!   (`tag` null, or lease over); a leased row is left to its consumer.
 //! - *Per-key order*: a keyed message is deliverable only when no older row with its key is
 //!   left in the queue — in flight, delayed or ready — so keys go one at a time, in `seq` order.
 //!
@@ -349,6 +351,17 @@ impl Bus for SqliteBus {
             ready: total.unsigned_abs().saturating_sub(in_flight),
             in_flight,
         })
+    }
+
+    async fn purge_key(&self, queue: &str, key: &str) -> Result<u64, BusError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        store::spec(&mut tx, queue).await?;
+        let purged = store::purge_key(&mut tx, queue, key, now_ms()).await?;
+        tx.commit().await.map_err(backend)?;
+        // Nothing becomes deliverable: every ready message of the key is gone, and whatever of
+        // the key is left (in flight) still goes first.
+        tracing::debug!(queue, purged, "ready messages of a key purged");
+        Ok(purged)
     }
 }
 

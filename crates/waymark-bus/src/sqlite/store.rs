@@ -322,6 +322,27 @@ pub(super) async fn prune_seen(conn: &mut SqliteConnection, cutoff: i64) -> Resu
     }
 }
 
+/// Deletes the messages of `queue` with `key` that are not in flight (not leased, or lease
+/// over at `now`, matching [`depth`]'s count). Returns how many.
+pub(super) async fn purge_key(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    key: &str,
+    now: i64,
+) -> Result<u64, BusError> {
+    let done = sqlx::query(
+        "DELETE FROM messages
+         WHERE queue = ?1 AND key = ?2 AND NOT (tag IS NOT NULL AND visible_at > ?3)",
+    )
+    .bind(queue)
+    .bind(key)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(done.rows_affected())
+}
+
 /// (all messages, in flight) of `queue`.
 pub(super) async fn depth(
     conn: &mut SqliteConnection,

@@ -231,6 +231,18 @@ impl Bus for MemBus {
             in_flight,
         })
     }
+
+    async fn purge_key(&self, queue: &str, key: &str) -> Result<u64, BusError> {
+        let mut state = self.state.lock().unwrap();
+        let q = state
+            .queues
+            .get_mut(queue)
+            .ok_or_else(|| BusError::UnknownQueue(queue.into()))?;
+        let before = q.items.len();
+        q.items
+            .retain(|i| i.held.is_some() || i.message.key.as_deref() != Some(key));
+        Ok((before - q.items.len()) as u64)
+    }
 }
 
 // ---------------------------------------------------------------- releasable bundles

@@ -41,7 +41,7 @@ impl Tally {
                 t.released += 1;
                 t.withheld += withheld;
             }
-            PipelineEvent::NotReleased { .. } => {}
+            PipelineEvent::NotReleased { .. } | PipelineEvent::BreakGlass { .. } => {}
         });
     }
 
@@ -138,6 +138,9 @@ pub fn print_pipeline(event: &PipelineEvent) {
             subscription, code, ..
         } => {
             println!("{now}  not released to {subscription}: {code}");
+        }
+        PipelineEvent::BreakGlass { subscription, .. } => {
+            println!("{now}  break-glass  release to {subscription}: alert the privacy officer");
         }
     }
 }

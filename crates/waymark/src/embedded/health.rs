@@ -192,7 +192,8 @@ fn from_pipeline(event: &PipelineEvent) -> Option<Observation> {
         },
         PipelineEvent::Recorded {
             applied_now: false, ..
-        } => return None,
+        }
+        | PipelineEvent::BreakGlass { .. } => return None,
         PipelineEvent::Recorded {
             person_id,
             source,
