@@ -172,10 +172,16 @@ pub fn parse_event_time(text: &str) -> Result<DateTime<Utc>, ParseError> {
     if let Ok(zoned) = DateTime::parse_from_rfc3339(text) {
         return Ok(zoned.with_timezone(&Utc));
     }
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .map(london_to_utc)
-        .map_err(|_| ParseError::EventTime)
+    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .map_err(|_| ParseError::EventTime)?;
+    if !PLAUSIBLE_YEARS.contains(&local.year()) {
+        return Err(ParseError::EventTime);
+    }
+    Ok(london_to_utc(local))
 }
+
+/// Years an event can plausibly carry; anything else is a malformed time, not an event.
+const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2999;
 
 /// The last Sunday of a month that has 31 days (March and October).
 fn last_sunday_of(year: i32, month: u32) -> Option<NaiveDate> {
@@ -204,11 +210,13 @@ pub fn is_bst(instant: DateTime<Utc>) -> bool {
 /// earlier, BST reading is taken. In the spring hour that never happens (01:00–02:00 local on
 /// the last Sunday of March) the time is read as GMT, as a clock not yet put forward would show.
 pub fn london_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
-    let as_bst = Utc.from_utc_datetime(&(local - Duration::hours(1)));
-    if is_bst(as_bst) {
-        as_bst
-    } else {
-        Utc.from_utc_datetime(&local)
+    // `checked_sub`: at the very start of chrono's range there is no earlier hour, and no BST.
+    match local
+        .checked_sub_signed(Duration::hours(1))
+        .map(|t| Utc.from_utc_datetime(&t))
+    {
+        Some(as_bst) if is_bst(as_bst) => as_bst,
+        _ => Utc.from_utc_datetime(&local),
     }
 }
 
@@ -219,13 +227,34 @@ pub fn utc_to_london(instant: DateTime<Utc>) -> NaiveDateTime {
     } else {
         Duration::zero()
     };
-    instant.naive_utc() + offset
+    let utc = instant.naive_utc();
+    utc.checked_add_signed(offset).unwrap_or(utc)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Weekday;
+
+    #[test]
+    fn times_at_the_edge_of_the_calendar_are_refused_not_panicked_on() {
+        for text in [
+            "-262143-01-01T00:30:00",
+            "+262142-12-31T23:30:00",
+            "0001-01-01T00:00:00",
+        ] {
+            assert!(
+                matches!(parse_event_time(text), Err(ParseError::EventTime)),
+                "{text}"
+            );
+        }
+        let first = NaiveDateTime::MIN;
+        assert_eq!(london_to_utc(first).naive_utc(), first);
+        assert_eq!(
+            utc_to_london(Utc.from_utc_datetime(&NaiveDateTime::MAX)),
+            NaiveDateTime::MAX
+        );
+    }
 
     fn local(text: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").unwrap()

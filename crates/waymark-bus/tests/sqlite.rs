@@ -60,7 +60,7 @@ async fn duplicate_publish_delivered_once() {
 #[tokio::test]
 async fn too_large_refused_at_default_limit() {
     let (_dir, bus) = fresh().await;
-    conformance::too_large_refused(bus.as_ref(), 16 * 1024 * 1024).await;
+    conformance::too_large_refused(bus.as_ref(), 32 * 1024 * 1024).await;
 }
 
 #[tokio::test]

@@ -91,8 +91,8 @@ pub struct Envelope {
 /// Why an envelope could not be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
-    /// Not an envelope at all.
-    #[error("envelope is not valid JSON of the envelope shape: {0}")]
+    /// Not an envelope at all. Holds where and what kind of fault, never the text of the input.
+    #[error("envelope is not valid JSON of the envelope shape ({0})")]
     Decode(String),
     /// A version this build does not read.
     #[error("envelope version {0} is not supported (this build reads version 1)")]
@@ -165,7 +165,7 @@ impl Envelope {
     /// Reads an envelope back, checking version and checksum.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, EnvelopeError> {
         let env: Self =
-            serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Decode(e.to_string()))?;
+            serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Decode(fault(&e)))?;
         if env.version != ENVELOPE_VERSION {
             return Err(EnvelopeError::Version(env.version));
         }
@@ -174,6 +174,17 @@ impl Envelope {
         }
         Ok(env)
     }
+}
+
+/// Where and what kind of JSON fault, without serde's message (which quotes the input).
+fn fault(e: &serde_json::Error) -> String {
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "read",
+        serde_json::error::Category::Syntax => "syntax",
+        serde_json::error::Category::Data => "shape",
+        serde_json::error::Category::Eof => "unexpected end",
+    };
+    format!("{kind} error at line {}, column {}", e.line(), e.column())
 }
 
 /// `sha256:<hex>` of some bytes.
@@ -248,6 +259,19 @@ mod tests {
         assert_eq!(
             Envelope::from_bytes(b"not json").unwrap_err().code(),
             "envelope.decode"
+        );
+    }
+
+    #[test]
+    fn decode_errors_never_quote_the_input() {
+        let bytes = br#"{"version": "A1234BC Jane Smith"}"#;
+        let err = Envelope::from_bytes(bytes).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.code(), "envelope.decode");
+        assert!(text.contains("shape error at line 1"), "{text}");
+        assert!(
+            !text.contains("Jane") && !text.contains("A1234BC"),
+            "{text}"
         );
     }
 

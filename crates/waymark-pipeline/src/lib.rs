@@ -22,7 +22,7 @@ mod worker;
 pub use hub::{Hub, HubParts};
 pub use map::{MapStage, map_envelope};
 pub use quarantine::Refusal;
-pub use queues::{INGEST, RECORD, RELEASE, declare_all};
+pub use queues::{INGEST, RECORD, RELEASE, STAGE_DELIVERY_LIMIT, declare_all};
 pub use record::{RecordStage, strong_identifiers};
 pub use release::{ConsentChange, ConsentChangeError, EVERY_CHANGE, ReleaseStage, wants};
 pub use telemetry::{PipelineEvent, Telemetry};

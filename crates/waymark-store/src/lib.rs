@@ -114,8 +114,9 @@ pub trait Store: Send + Sync + 'static {
     async fn consents(&self, person_id: &str) -> Result<Vec<StoredConsent>, StoreError>;
 
     /// Withdraws a Consent: a new version with status `inactive` (in the JSON too), and a
-    /// `consent.changed` pathway event, which is returned. `None` when the person has no such
-    /// Consent or it was withdrawn before.
+    /// `consent.changed` pathway event, which is returned. A Consent withdrawn before returns
+    /// the event of that withdrawal (so a caller can finish its purge and recall); `None` only
+    /// when the person has no such Consent.
     async fn withdraw_consent(
         &self,
         person_id: &str,

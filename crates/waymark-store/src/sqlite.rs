@@ -23,10 +23,8 @@ use waymark_core::MessageId;
 
 use crate::{
     Counts, NewConsent, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, Quarantined,
-    RecordOutcome, Resolution, Store, StoreError, StoredConsent, StrongId,
+    RecordOutcome, Resolution, Store, StoreError, StoredConsent,
 };
-
-const PERSON_NAMESPACE: Uuid = Uuid::from_u128(0x3b0e_91c4_5f2d_4a8e_b1f7_0c9d_22e4_6a15);
 
 /// The embedded store.
 #[derive(Clone, Debug)]
@@ -245,10 +243,9 @@ async fn resolve_person(
     tx: &mut SqliteConnection,
     record: &NewRecord,
 ) -> Result<(String, bool), StoreError> {
-    let first = record
-        .identifiers
-        .first()
-        .ok_or_else(|| StoreError::NoIdentifier(record.message_id.clone()))?;
+    if record.identifiers.is_empty() {
+        return Err(StoreError::NoIdentifier(record.message_id.clone()));
+    }
     let mut found: Option<String> = None;
     for id in &record.identifiers {
         let person: Option<String> = sqlx::query_scalar(
@@ -267,7 +264,7 @@ async fn resolve_person(
         }
     }
     let new_person = found.is_none();
-    let person_id = found.unwrap_or_else(|| person_id_for(first));
+    let person_id = found.unwrap_or_else(new_person_id);
     if new_person {
         sqlx::query("INSERT INTO person (person_id, created_at) VALUES (?, ?)")
             .bind(&person_id)
@@ -279,9 +276,10 @@ async fn resolve_person(
     Ok((person_id, new_person))
 }
 
-fn person_id_for(id: &StrongId) -> String {
-    let name = format!("{}|{}", id.system, id.value.expose());
-    Uuid::new_v5(&PERSON_NAMESPACE, name.as_bytes()).to_string()
+/// A new person's id: random, so it cannot be turned back into the identifier that created it
+/// (a hash of a prison or NHS number could be reversed by enumerating the small number space).
+fn new_person_id() -> String {
+    Uuid::new_v4().to_string()
 }
 
 async fn link_all(

@@ -57,14 +57,19 @@ async fn put_get_and_withdraw_a_consent() {
         json["status"], "inactive",
         "the JSON the policy reads says so too"
     );
-    // Withdrawing again, or an unknown consent, does nothing.
-    assert!(
-        store
-            .withdraw_consent("p1", "c1", at(6))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    // Withdrawing again writes nothing and returns the withdrawal's own event (so its effects
+    // can be retried); an unknown consent gives nothing.
+    let again = store
+        .withdraw_consent("p1", "c1", at(6))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.event_id.as_str(), "consent/p1/c1/v2");
+    assert_eq!(again.event_time, at(5), "the stored event, not a new one");
+    assert_eq!(again.topic, CONSENT_CHANGED);
+    assert_eq!(again.person_id, "p1");
+    let c1 = store.consents("p1").await.unwrap();
+    assert_eq!(c1[0].version, 2, "no new version");
     assert!(
         store
             .withdraw_consent("p1", "c9", at(6))
@@ -120,4 +125,74 @@ async fn past_recipients_are_the_subscriptions_numbered_for_the_persons_events()
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn concurrent_withdrawals_write_one_version() {
+    let (_dir, store) = open().await;
+    let ids: Vec<String> = (0..8).map(|i| format!("c{i}")).collect();
+    for id in &ids {
+        store.put_consent(consent("p1", id, 0)).await.unwrap();
+    }
+    // Two withdrawals of each consent, all racing.
+    let racing = ids.iter().flat_map(|id| {
+        let store = &store;
+        [1, 2].map(move |s| async move {
+            store
+                .withdraw_consent("p1", id, at(s))
+                .await
+                .unwrap()
+                .unwrap()
+        })
+    });
+    let events = futures_join_all(racing).await;
+    for (id, pair) in ids.iter().zip(events.chunks(2)) {
+        let expected = format!("consent/p1/{id}/v2");
+        assert_eq!(pair[0].event_id.as_str(), expected);
+        assert_eq!(
+            pair[1].event_id.as_str(),
+            expected,
+            "one version, one event"
+        );
+        assert_eq!(pair[0].event_time, pair[1].event_time);
+    }
+    for c in store.consents("p1").await.unwrap() {
+        assert_eq!(
+            (c.version, c.status.as_str()),
+            (2, "inactive"),
+            "{}",
+            c.consent_id
+        );
+    }
+}
+
+/// Runs the futures concurrently on this task and returns their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in set.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|v| v.expect("polled to completion"))
+        .collect()
 }

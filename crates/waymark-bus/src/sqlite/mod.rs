@@ -60,7 +60,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug)]
 pub struct SqliteBusOptions {
     /// Largest message accepted, in bytes: body plus key plus header names and values.
-    /// Default 16 MiB.
+    /// Default 32 MiB: room for an adapter's largest body (16 MiB) once base64-encoded in its
+    /// envelope (about 21.4 MiB) with its context.
     pub max_message_size: usize,
     /// How long a published message id is remembered, so that republishing it to the same queue
     /// is a no-op. Default 7 days.
@@ -75,7 +76,7 @@ pub struct SqliteBusOptions {
 impl Default for SqliteBusOptions {
     fn default() -> Self {
         Self {
-            max_message_size: 16 * 1024 * 1024,
+            max_message_size: 32 * 1024 * 1024,
             dedupe_retention: Duration::from_secs(7 * 24 * 60 * 60),
             poll_interval: Duration::from_millis(100),
             busy_timeout: Duration::from_secs(5),

@@ -19,6 +19,18 @@
 //!    policy still runs for each recipient (the notice names a Patient the recipient may be told
 //!    about); a recipient the policy now refuses even the Patient gets no notice (reported as
 //!    `NotReleased`).
+//!
+//! Both steps are repeatable, so a failed withdrawal (`ConsentChangeError::Notify`) is retried by
+//! calling `withdraw_consent` again: the store then writes no new version but returns the
+//! withdrawal's stored `consent.changed` event, and the purge and the recall run again (recall
+//! notices are deduplicated by `event_id.child(subscription)`, so a repeat queues none twice).
+//!
+//! The purge matches the ordering key only, and recall notices carry the same key, so it also
+//! removes a still-queued `consent.changed` notice for the person — an earlier withdrawal's
+//! recall, or one this withdrawal queued on an attempt that then failed part-way through the
+//! recalls. The bus remembers purged ids, so such a notice is not queued again; the recipient
+//! still gets this withdrawal's recall on every subscription whose recall was not yet queued.
+//! Skipping recall notices needs a purge that can filter on the `topic` header (`Bus` change).
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use waymark_core::{ErrorCode, IssueType, Sensitive};
@@ -100,7 +112,9 @@ impl ReleaseStage {
     }
 
     /// Withdraws the person's Consent `consent_id`: stops future releases, audits the change and
-    /// notifies past recipients. `None` when there was nothing to withdraw.
+    /// notifies past recipients. `None` when the person has no such Consent. When it is already
+    /// withdrawn, the purge and the recall run again for that withdrawal's event (how a failed
+    /// withdrawal is retried).
     pub async fn withdraw_consent(
         &self,
         person_id: &str,

@@ -126,9 +126,13 @@ async fn tick(board: SharedHealth, bus: Arc<dyn Bus>, subscriptions: Vec<String>
     loop {
         interval.tick().await;
         let mut depths = Vec::new();
-        for queue in [INGEST, RECORD, RELEASE] {
-            if let Ok(depth) = bus.depth(queue).await {
-                depths.push((queue.to_owned(), depth.total()));
+        for stage in [INGEST, RECORD, RELEASE] {
+            // A stage's dead letters are acknowledged messages no stage will take again: an
+            // operator must see them (`waymark_queue_depth{queue="waymark.map.dead"}` etc.).
+            for queue in [stage.to_owned(), dead_letter_name(stage)] {
+                if let Ok(depth) = bus.depth(&queue).await {
+                    depths.push((queue, depth.total()));
+                }
             }
         }
         let mut backlogs = Vec::new();
