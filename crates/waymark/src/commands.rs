@@ -13,9 +13,7 @@ use waymark_mapping::MappingSet;
 use waymark_policy::{BreakGlass, Policy, Recipient, ReleaseContext};
 use waymark_profile::Validator;
 
-const OK: u8 = 0;
-const REFUSED: u8 = 1;
-const UNREADABLE: u8 = 2;
+use crate::exit::{OK, REFUSED, UNREADABLE};
 
 /// Run one source message through its mapping and the profile; print the canonical bundle.
 ///
@@ -206,7 +204,11 @@ fn read_envelope(args: &MapArgs) -> Result<Envelope, String> {
         Some(v) if v.get("envelope").is_some() && v.get("message").is_some() => {
             from_input_document(&v)?
         }
-        _ => native_envelope(args.source, bytes, read_context(args.context.as_deref())?)?,
+        _ => crate::sources::native_envelope(
+            args.source,
+            bytes,
+            read_context(args.context.as_deref())?,
+        )?,
     };
     if let Some(t) = &args.message_type {
         envelope.message_type.clone_from(t);
@@ -247,24 +249,6 @@ fn from_input_document(doc: &Value) -> Result<Envelope, String> {
     };
     let payload = serde_json::to_vec(&doc["message"]).map_err(|e| e.to_string())?;
     Ok(Envelope::new(params, payload).with_context(doc["context"].clone()))
-}
-
-/// A native message, wrapped as the source's adapter would (the closed registry of sources).
-fn native_envelope(
-    source: SourceSystem,
-    bytes: Vec<u8>,
-    context: Value,
-) -> Result<Envelope, String> {
-    match source {
-        SourceSystem::Nomis => Ok(waymark_adapter_nomis::offline_envelope(
-            bytes,
-            Utc::now(),
-            context,
-        )),
-        other => Err(format!(
-            "no adapter for `{other}` yet: give an envelope or an input document"
-        )),
-    }
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {

@@ -10,8 +10,10 @@
 pub mod commands;
 pub mod demo;
 pub mod embedded;
+mod exit;
 pub mod mappings_cmd;
 mod paths;
 pub mod replay;
+mod sources;
 
 pub use paths::mappings_dir;

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use waymark_core::{Envelope, SourceSystem};
@@ -13,9 +12,7 @@ use waymark_mapping::lint::Severity;
 use waymark_mapping::{MappingError, MappingInput, MappingSet};
 use waymark_profile::Validator;
 
-const OK: u8 = 0;
-const FAILED: u8 = 1;
-const UNREADABLE: u8 = 2;
+use crate::exit::{OK, REFUSED as FAILED, UNREADABLE};
 
 /// Test, lint and trace the jq mappings (see docs/tutorials/writing-a-mapping.md).
 ///
@@ -276,7 +273,7 @@ fn read_input(args: &TraceArgs) -> Result<MappingInput, String> {
                 Some(path) => fixtures::read_json(path)?,
                 None => Value::Null,
             };
-            let envelope = native_envelope(source, bytes, context)?;
+            let envelope = crate::sources::native_envelope(source, bytes, context)?;
             MappingInput::from_envelope(&envelope).map_err(|e| e.to_string())?
         }
     };
@@ -286,23 +283,5 @@ fn read_input(args: &TraceArgs) -> Result<MappingInput, String> {
             input.envelope.source
         )),
         _ => Ok(input),
-    }
-}
-
-/// A native message, wrapped as the source's adapter would (the closed registry of sources).
-fn native_envelope(
-    source: SourceSystem,
-    bytes: Vec<u8>,
-    context: Value,
-) -> Result<Envelope, String> {
-    match source {
-        SourceSystem::Nomis => Ok(waymark_adapter_nomis::offline_envelope(
-            bytes,
-            Utc::now(),
-            context,
-        )),
-        other => Err(format!(
-            "no adapter for `{other}` yet: give an envelope or an input document"
-        )),
     }
 }

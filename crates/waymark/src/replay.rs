@@ -10,8 +10,7 @@ use waymark_mapping::MappingSet;
 use waymark_profile::Validator;
 use waymark_store::SqliteStore;
 
-const COMPLETED: u8 = 0;
-const UNREADABLE: u8 = 2;
+use crate::exit::{OK as COMPLETED, UNREADABLE};
 
 /// Re-drive quarantined messages through the current mappings and profile.
 ///
