@@ -12,11 +12,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{SECRET, eventually, repo_root};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    sync::mpsc,
-};
+use common::{SECRET, eventually, http_get as get, repo_root};
+use tokio::sync::mpsc;
 use waymark::embedded::{EmbeddedHub, EmbeddedOptions, FeedRule, HealthConfig, demo_subscriptions};
 use waymark_adapter_nomis::{Faults, MockNomis, Population, PushOptions};
 use waymark_delivery::mock::MockReceiver;
@@ -207,40 +204,6 @@ async fn status_becomes(api: SocketAddr, status: &str, secs: u64) -> bool {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     false
-}
-
-/// A plain HTTP/1.1 GET; returns the status and the body.
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, body)
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = &rest[size + 2..];
-    }
-    out
 }
 
 /// Every identifier value, name part, birth date and hub person id the receiving systems got.

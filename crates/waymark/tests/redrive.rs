@@ -10,14 +10,11 @@ use std::{
     process::Command,
 };
 
-use common::{SECRET, World, eventually, repo_root};
-use tokio::sync::mpsc;
-use waymark::embedded::{EmbeddedHub, EmbeddedOptions, demo_subscriptions};
+use common::{World, eventually, repo_root};
 use waymark_adapter_nomis::{Faults, Population, PushOptions};
 use waymark_api::{REDRIVE_STAGE, redrive};
 use waymark_bus::SqliteBus;
 use waymark_mapping::MappingSet;
-use waymark_pipeline::Telemetry;
 use waymark_profile::Validator;
 use waymark_store::{SqliteStore, Store};
 
@@ -98,18 +95,7 @@ async fn a_fixed_mapping_redrives_the_quarantine_and_each_message_is_delivered_o
     let good_mappings = repo_root().join("mappings");
 
     // 1. The hub runs the broken mapping: everything is quarantined, nothing delivered.
-    let opts = EmbeddedOptions {
-        data_dir: world.data.path().to_owned(),
-        mappings_dir: broken.clone(),
-        prison_api_url: world.nomis.base_url(),
-        api_port: 0,
-    };
-    let subs = demo_subscriptions(&world.healthcare.url(), &world.probation.url(), SECRET);
-    let (telemetry, _pipeline) = Telemetry::channel();
-    let (tx, _deliveries) = mpsc::unbounded_channel();
-    let hub = EmbeddedHub::start(&opts, subs, telemetry, tx)
-        .await
-        .unwrap();
+    let (hub, _pipeline, _deliveries) = world.start_hub_with(&broken).await;
     let pushed = world
         .nomis
         .push_to(&hub.nomis_endpoint(), PushOptions::default())

@@ -49,9 +49,21 @@ impl World {
         mpsc::UnboundedReceiver<PipelineEvent>,
         mpsc::UnboundedReceiver<DeliveryEvent>,
     ) {
+        self.start_hub_with(&repo_root().join("mappings")).await
+    }
+
+    /// [`start_hub`](Self::start_hub) with the mappings in `mappings_dir`.
+    pub async fn start_hub_with(
+        &self,
+        mappings_dir: &Path,
+    ) -> (
+        EmbeddedHub,
+        mpsc::UnboundedReceiver<PipelineEvent>,
+        mpsc::UnboundedReceiver<DeliveryEvent>,
+    ) {
         let opts = EmbeddedOptions {
             data_dir: self.data.path().to_owned(),
-            mappings_dir: repo_root().join("mappings"),
+            mappings_dir: mappings_dir.to_owned(),
             prison_api_url: self.nomis.base_url(),
             api_port: 0,
         };
