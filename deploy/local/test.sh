@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): formatting, lints with warnings denied, and the whole
 # workspace test suite. It starts whatever services the tests need on loopback and stops them.
-# The foundation needs none (embedded bus and SQLite); RabbitMQ and PostgreSQL are added here
-# by the issues that bring them, and a test that needs one fails loudly when it is missing.
+# The embedded hub needs none (embedded bus and SQLite); the RabbitMQ bus and the PostgreSQL
+# store are tested against real servers started here on loopback (deploy/local/rabbitmq.sh,
+# deploy/local/postgres.sh: installed from Debian packages when missing). A test that needs one
+# fails loudly when it is missing; so does this script when one cannot start.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,5 +26,8 @@ echo "== cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== doc tests"
 cargo test --workspace --doc --locked
+echo "== services (RabbitMQ and PostgreSQL on loopback)"
+eval "$(deploy/local/rabbitmq.sh fresh)"
+eval "$(deploy/local/postgres.sh start)"
 echo "== workspace tests (nextest)"
 cargo nextest run --workspace --locked --no-fail-fast

@@ -46,8 +46,14 @@ impl Route {
 /// What the pipeline should make of a notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expect {
-    /// Decodable and enrichable: its envelope carries `context.prisoner` and should map.
+    /// Decodable and enrichable: its envelope carries `context.prisoner` and should map, and
+    /// it changes the person's record (so it raises pathway events and notifications).
     Good,
+    /// Decodable and enrichable, and should map, but repeats what the record already holds:
+    /// the mock Prison API serves one snapshot per prisoner, so a status-changed or
+    /// details-changed event re-reads data the reception already brought. It is recorded and
+    /// raises no event (a repeat is not a change).
+    Repeat,
     /// Flawed on purpose: its envelope carries `context.error` and should be quarantined.
     Bad,
 }
@@ -68,8 +74,10 @@ pub struct ScriptedNotification {
 pub struct Expected {
     /// Notifications pushed.
     pub sent: usize,
-    /// Of those, the ones that should map.
+    /// Of those, the ones that should map (and be recorded).
     pub good: usize,
+    /// Of the good ones, those that change the record: one `record.updated` notification each.
+    pub changes: usize,
     /// Of those, the ones that should be quarantined.
     pub bad: usize,
 }
@@ -147,14 +155,17 @@ impl Population {
 
     /// How many notifications are sent, and how many should map.
     pub fn expected(&self) -> Expected {
-        let good = self
-            .script
-            .iter()
-            .filter(|n| n.expect == Expect::Good)
-            .count();
+        let count = |wanted: &[Expect]| {
+            self.script
+                .iter()
+                .filter(|n| wanted.contains(&n.expect))
+                .count()
+        };
+        let good = count(&[Expect::Good, Expect::Repeat]);
         Expected {
             sent: self.script.len(),
             good,
+            changes: count(&[Expect::Good]),
             bad: self.script.len() - good,
         }
     }

@@ -168,13 +168,23 @@ fn generate(seed: u64, people: usize, clock: Clock) -> (Population, Option<Drawn
     events.sort_by_key(|event| event.0);
     let span = events.first().zip(events.last()).map(|(f, l)| (f.0, l.0));
     for (_, label, body) in events {
+        let expect = expect_of(&label);
         population.add_notification(ScriptedNotification {
             label,
             body,
-            expect: Expect::Good,
+            expect,
         });
     }
     (population, span)
+}
+
+/// A status or details change re-reads the one snapshot the mock Prison API serves per
+/// prisoner, which the reception brought already: a repeat, not a change.
+fn expect_of(label: &str) -> Expect {
+    match label {
+        "IMPRISONMENT_STATUS-CHANGED" | "OFFENDER-UPDATED" => Expect::Repeat,
+        _ => Expect::Good,
+    }
 }
 
 fn person(rng: &mut SplitMix64, index: usize) -> Person {

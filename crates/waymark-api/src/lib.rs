@@ -8,11 +8,15 @@
 //! never return stored content without the policy engine (there is no such route yet).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod audit;
+pub mod auth;
 mod dashboard;
 mod dry_run;
+mod identity;
 mod metrics;
 mod quarantine;
 
+pub use auth::{Authenticated, Authenticator, Principal};
 pub use dashboard::{SharedHealth, health_routes};
 pub use metrics::render as render_metrics;
 pub use quarantine::{REDRIVE_STAGE, RedriveEntry, RedriveError, RedriveReport, redrive};
@@ -53,6 +57,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/health", get(health))
         .merge(dry_run::routes())
+        .merge(identity::routes())
         .merge(quarantine::routes())
         .route("/fhir/metadata", get(metadata))
         .fallback(not_found)
@@ -89,10 +94,11 @@ async fn not_found() -> Response {
 }
 
 pub(crate) fn store_error(err: &StoreError) -> Response {
-    let status = if err.is_transient() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
+    let status = match err.issue_type() {
+        _ if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+        waymark_core::IssueType::NotFound => StatusCode::NOT_FOUND,
+        waymark_core::IssueType::Processing => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     outcome(status, &OperationOutcome::from_error(err))
 }

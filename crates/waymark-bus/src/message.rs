@@ -15,15 +15,37 @@ pub struct QueueSpec {
     pub delivery_limit: u32,
     /// How long a received, unacked message is held before it is redelivered.
     pub lease: Duration,
+    /// Whether messages of one key must be handled one at a time, in publish order, *across
+    /// processes*. Every bus keeps per-key order among the consumers of one process. An
+    /// ordered queue also keeps it across processes: on RabbitMQ it has a single active
+    /// consumer, so a second process on it is a standby. An unordered queue (`false`) shares its
+    /// work among every consuming process (competing consumers): two messages of one key may
+    /// then be handled at the same time by two processes, so only a stage whose effect does not
+    /// depend on order (stateless, or merged order-independently) may use one. The embedded bus
+    /// is one process, so it keeps per-key order either way. Changing it on an existing
+    /// RabbitMQ queue needs the queue drained and deleted first ([`BusError::QueueMismatch`]).
+    ///
+    /// [`BusError::QueueMismatch`]: crate::BusError::QueueMismatch
+    pub ordered: bool,
 }
 
 impl QueueSpec {
-    /// A queue with the default limits: 5 deliveries, a 60 s lease.
+    /// An ordered queue with the default limits: 5 deliveries, a 60 s lease.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             delivery_limit: 5,
             lease: Duration::from_secs(60),
+            ordered: true,
+        }
+    }
+
+    /// The same queue, its work shared among processes without cross-process per-key order
+    /// (see [`ordered`](Self::ordered)).
+    pub fn unordered(self) -> Self {
+        Self {
+            ordered: false,
+            ..self
         }
     }
 

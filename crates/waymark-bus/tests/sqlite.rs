@@ -10,7 +10,8 @@ use std::{
 use tempfile::TempDir;
 use waymark_bus::{
     Bus, DELIVERY_LIMIT_REASON, Disposition, Message, Published, QueueSpec, SqliteBus,
-    SqliteBusOptions, conformance,
+    SqliteBusOptions,
+    conformance::{self, Capabilities},
 };
 use waymark_core::MessageId;
 
@@ -86,6 +87,12 @@ async fn persists_across_reopen() {
 }
 
 #[tokio::test]
+async fn duplicate_publish_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::duplicate_publish_after_reopen(reopener(db(&dir)), Capabilities::EMBEDDED).await;
+}
+
+#[tokio::test]
 async fn redelivered_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     conformance::redelivered_after_restart(reopener(db(&dir))).await;
@@ -130,7 +137,7 @@ async fn per_key_order() {
 #[tokio::test]
 async fn purge_key_removes_ready_only() {
     let (_dir, bus) = fresh().await;
-    conformance::purge_key_removes_ready_only(bus.as_ref()).await;
+    conformance::purge_key_removes_ready_only(bus.as_ref(), Capabilities::EMBEDDED).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

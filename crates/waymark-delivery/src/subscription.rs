@@ -173,6 +173,7 @@ pub fn queue_spec(sub: &Subscription) -> QueueSpec {
         name: queue_name(&sub.id),
         delivery_limit: delivery_limit_for(RETRY_WINDOW),
         lease: LEASE,
+        ordered: true,
     }
 }
 

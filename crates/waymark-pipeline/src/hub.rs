@@ -11,6 +11,7 @@ use waymark_delivery::{DeliveryEvent, RestHook, Subscription};
 use waymark_mapping::MappingSet;
 use waymark_policy::Policy;
 use waymark_profile::Validator;
+use waymark_record::Topics;
 use waymark_store::Store;
 
 use crate::{
@@ -30,6 +31,8 @@ pub struct HubParts {
     pub validator: Arc<Validator>,
     /// The role policy.
     pub policy: Arc<Policy>,
+    /// The pathway topics (`Topics::builtin()`: the HJMD package's).
+    pub topics: Arc<Topics>,
     /// Subscriptions.
     pub subscriptions: Vec<Subscription>,
     /// The rest-hook client.
@@ -38,6 +41,68 @@ pub struct HubParts {
     pub telemetry: Telemetry,
     /// Delivery telemetry.
     pub delivery_events: mpsc::UnboundedSender<DeliveryEvent>,
+}
+
+/// A stage a hub process can run (ingest runs in the adapters, the API in `waymark-api`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    /// Envelopes → validated canonical bundles.
+    Map,
+    /// Canonical bundles → the person's record and pathway events.
+    Record,
+    /// Pathway events → role-scoped payloads on each subscription's queue.
+    Release,
+    /// Subscription queues → rest-hook deliveries.
+    Deliver,
+}
+
+impl Stage {
+    /// Every stage, in pipeline order.
+    pub const ALL: [Self; 4] = [Self::Map, Self::Record, Self::Release, Self::Deliver];
+
+    /// The stage's name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Map => "map",
+            Self::Record => "record",
+            Self::Release => "release",
+            Self::Deliver => "deliver",
+        }
+    }
+}
+
+impl std::str::FromStr for Stage {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|stage| stage.as_str() == s)
+            .ok_or_else(|| format!("unknown stage `{s}` (map, record, release, deliver)"))
+    }
+}
+
+/// Which stages a process runs, and how many workers each.
+#[derive(Clone, Debug)]
+pub struct StagePlan {
+    /// The stages.
+    pub stages: Vec<Stage>,
+    /// Concurrent workers per stage (per subscription for `deliver`); at least 1.
+    pub workers: usize,
+}
+
+impl StagePlan {
+    /// Every stage, one worker each: the embedded hub.
+    pub fn all() -> Self {
+        Self {
+            stages: Stage::ALL.to_vec(),
+            workers: 1,
+        }
+    }
+
+    fn runs(&self, stage: Stage) -> bool {
+        self.stages.contains(&stage)
+    }
 }
 
 /// The running stage workers.
@@ -49,57 +114,35 @@ pub struct Hub {
 impl Hub {
     /// Declares the queues and starts one worker per stage and one per subscription.
     pub async fn start(parts: HubParts) -> Result<Self, BusError> {
+        Self::start_plan(parts, &StagePlan::all()).await
+    }
+
+    /// Declares the queues and starts the planned stages' workers. Several processes may run
+    /// the same stage on one bus: the bus shares the work and keeps per-key order.
+    pub async fn start_plan(parts: HubParts, plan: &StagePlan) -> Result<Self, BusError> {
         declare_all(parts.bus.as_ref(), &parts.subscriptions).await?;
         let (shutdown, watch_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        let subscriptions = Arc::new(parts.subscriptions);
-        let map = MapStage {
-            mappings: parts.mappings,
-            validator: parts.validator.clone(),
-            store: parts.store.clone(),
-            bus: parts.bus.clone(),
-            telemetry: parts.telemetry.clone(),
-        };
-        let record = RecordStage {
-            validator: parts.validator.clone(),
-            store: parts.store.clone(),
-            bus: parts.bus.clone(),
-            telemetry: parts.telemetry.clone(),
-        };
-        let release = ReleaseStage {
-            validator: parts.validator,
-            policy: parts.policy,
-            subscriptions: subscriptions.clone(),
-            store: parts.store,
-            bus: parts.bus.clone(),
-            telemetry: parts.telemetry,
-        };
-        tasks.spawn(run_worker(
-            parts.bus.clone(),
-            INGEST,
-            Arc::new(map),
-            watch_rx.clone(),
-        ));
-        tasks.spawn(run_worker(
-            parts.bus.clone(),
-            RECORD,
-            Arc::new(record),
-            watch_rx.clone(),
-        ));
-        tasks.spawn(run_worker(
-            parts.bus.clone(),
-            RELEASE,
-            Arc::new(release),
-            watch_rx.clone(),
-        ));
-        for sub in subscriptions.iter() {
-            tasks.spawn(waymark_delivery::run_deliveries(
-                parts.bus.clone(),
-                sub.clone(),
-                parts.hook.clone(),
-                parts.delivery_events.clone(),
-                watch_rx.clone(),
-            ));
+        let workers = plan.workers.max(1);
+        for (stage, queue, handler) in handlers(&parts, plan) {
+            tracing::info!(stage = stage.as_str(), workers, "starting stage workers");
+            for _ in 0..workers {
+                let (bus, handler) = (parts.bus.clone(), handler.clone());
+                tasks.spawn(run_worker(bus, queue, handler, watch_rx.clone()));
+            }
+        }
+        if plan.runs(Stage::Deliver) {
+            for sub in &parts.subscriptions {
+                for _ in 0..workers {
+                    tasks.spawn(waymark_delivery::run_deliveries(
+                        parts.bus.clone(),
+                        sub.clone(),
+                        parts.hook.clone(),
+                        parts.delivery_events.clone(),
+                        watch_rx.clone(),
+                    ));
+                }
+            }
         }
         Ok(Self { shutdown, tasks })
     }
@@ -115,4 +158,43 @@ impl Hub {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
     }
+}
+
+type StageHandler = (Stage, &'static str, Arc<dyn crate::Handler>);
+
+/// The queue handlers of the planned stages (delivery runs per subscription instead).
+fn handlers(parts: &HubParts, plan: &StagePlan) -> Vec<StageHandler> {
+    let mut out: Vec<StageHandler> = Vec::new();
+    if plan.runs(Stage::Map) {
+        let map = MapStage {
+            mappings: parts.mappings.clone(),
+            validator: parts.validator.clone(),
+            store: parts.store.clone(),
+            bus: parts.bus.clone(),
+            telemetry: parts.telemetry.clone(),
+        };
+        out.push((Stage::Map, INGEST, Arc::new(map)));
+    }
+    if plan.runs(Stage::Record) {
+        let record = RecordStage::new(
+            parts.validator.clone(),
+            parts.store.clone(),
+            parts.bus.clone(),
+            parts.telemetry.clone(),
+            parts.topics.clone(),
+        );
+        out.push((Stage::Record, RECORD, Arc::new(record)));
+    }
+    if plan.runs(Stage::Release) {
+        let release = ReleaseStage {
+            validator: parts.validator.clone(),
+            policy: parts.policy.clone(),
+            subscriptions: Arc::new(parts.subscriptions.clone()),
+            store: parts.store.clone(),
+            bus: parts.bus.clone(),
+            telemetry: parts.telemetry.clone(),
+        };
+        out.push((Stage::Release, RELEASE, Arc::new(release)));
+    }
+    out
 }

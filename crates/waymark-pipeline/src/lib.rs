@@ -1,7 +1,8 @@
 //! The stage workers: thin IO shells around the pure crates, one per stage after ingest.
 //!
-//! `map` turns envelopes into validated canonical bundles (or quarantine entries), `record` links
-//! them to a person and raises the pathway event, `release` runs the policy engine for each
+//! `map` turns envelopes into validated canonical bundles (or quarantine entries), `record`
+//! decides who each is about, merges it into that person's record and raises the pathway
+//! events, `release` runs the policy engine for each
 //! matching subscription and puts the [`Releasable`](waymark_policy::Releasable) result on that
 //! subscription's queue, and `deliver` (in `waymark-delivery`) sends it.
 //!
@@ -11,6 +12,7 @@
 
 mod carried;
 mod hub;
+mod identity;
 mod map;
 mod quarantine;
 mod queues;
@@ -19,11 +21,12 @@ mod release;
 mod telemetry;
 mod worker;
 
-pub use hub::{Hub, HubParts};
+pub use hub::{Hub, HubParts, Stage, StagePlan};
+pub use identity::{Decider, IdentityDesk};
 pub use map::{MapStage, map_envelope};
 pub use quarantine::Refusal;
 pub use queues::{INGEST, RECORD, RELEASE, STAGE_DELIVERY_LIMIT, declare_all};
-pub use record::{RecordStage, strong_identifiers};
+pub use record::RecordStage;
 pub use release::{ConsentChange, ConsentChangeError, EVERY_CHANGE, ReleaseStage, wants};
 pub use telemetry::{PipelineEvent, Telemetry};
 pub use worker::{Handler, Step, run_worker};

@@ -16,10 +16,21 @@ pub const RELEASE: &str = "waymark.release";
 pub const STAGE_DELIVERY_LIMIT: u32 = 1_000;
 
 /// Declares every stage queue and one delivery queue per subscription.
+///
+/// Which queues keep per-key order across processes ([`QueueSpec::ordered`]):
+/// - `waymark.ingest` (map) is **unordered**: mapping is stateless, so every map process gets a
+///   share of the envelopes;
+/// - `waymark.record` is **unordered**: the record merges by the source's event time (the
+///   result does not depend on arrival order) and applies with an optimistic version check, so
+///   concurrent record processes are safe;
+/// - `waymark.release` and each subscription's delivery queue are **ordered**: a person's
+///   notifications must reach a subscriber in order, so one process consumes each (others stand
+///   by); delivery scales by sharding subscriptions across processes instead.
 pub async fn declare_all(bus: &dyn Bus, subscriptions: &[Subscription]) -> Result<(), BusError> {
-    for name in [INGEST, RECORD, RELEASE] {
+    for (name, ordered) in [(INGEST, false), (RECORD, false), (RELEASE, true)] {
         let spec = QueueSpec {
             delivery_limit: STAGE_DELIVERY_LIMIT,
+            ordered,
             ..QueueSpec::new(name)
         };
         bus.declare(&spec).await?;

@@ -23,12 +23,16 @@ mod consent;
 
 pub use consent::{ConsentChange, ConsentChangeError};
 
-/// The topic that matches every change to a person's record.
+/// The topic raised with every change to a person's dataset (the record stage raises it
+/// beside the specific topics, once per message that changed something).
 pub const EVERY_CHANGE: &str = "record.updated";
 
-/// Whether a subscription wants an event of `topic`.
+/// Whether a subscription wants an event of `topic`: its own topic, and consent changes for
+/// subscribers to every change (a consent is part of the person's dataset).
 pub fn wants(subscription: &Subscription, topic: &str) -> bool {
-    subscription.enabled && (subscription.topic == topic || subscription.topic == EVERY_CHANGE)
+    subscription.enabled
+        && (subscription.topic == topic
+            || (subscription.topic == EVERY_CHANGE && topic == waymark_store::CONSENT_CHANGED))
 }
 
 #[derive(Deserialize)]
@@ -199,10 +203,20 @@ mod tests {
     }
 
     #[test]
-    fn every_change_matches_every_topic_and_disabled_matches_none() {
+    fn topics_match_exactly_every_change_takes_consent_and_disabled_matches_none() {
         assert!(wants(&sub("prison.reception", true), "prison.reception"));
         assert!(!wants(&sub("prison.reception", true), "prison.release"));
-        assert!(wants(&sub(EVERY_CHANGE, true), "prison.release"));
-        assert!(!wants(&sub(EVERY_CHANGE, false), "prison.release"));
+        // `record.updated` is raised beside the specific topic: matching both would notify twice.
+        assert!(!wants(&sub(EVERY_CHANGE, true), "prison.release"));
+        assert!(wants(&sub(EVERY_CHANGE, true), EVERY_CHANGE));
+        assert!(wants(
+            &sub(EVERY_CHANGE, true),
+            waymark_store::CONSENT_CHANGED
+        ));
+        assert!(!wants(
+            &sub("prison.reception", true),
+            waymark_store::CONSENT_CHANGED
+        ));
+        assert!(!wants(&sub(EVERY_CHANGE, false), EVERY_CHANGE));
     }
 }

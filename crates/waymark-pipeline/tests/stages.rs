@@ -83,12 +83,13 @@ async fn garbage_on_the_ingest_queue_is_quarantined_not_crashed_on() {
 #[tokio::test]
 async fn an_invalid_bundle_reaching_the_record_stage_is_quarantined_with_its_outcome() {
     let p = parts().await;
-    let stage = RecordStage {
-        validator: p.validator.clone(),
-        store: p.store.clone(),
-        bus: p.bus.clone(),
-        telemetry: Telemetry::log_only(),
-    };
+    let stage = RecordStage::new(
+        p.validator.clone(),
+        p.store.clone(),
+        p.bus.clone(),
+        Telemetry::log_only(),
+        Arc::new(waymark_record::Topics::builtin().unwrap()),
+    );
     let id = MessageId::derive(SourceSystem::Nomis, "x");
     let body = serde_json::json!({
         "envelope": {"id": id, "source": "nomis", "messageType": "T", "eventTime": null, "receivedAt": "2026-01-01T00:00:00Z"},

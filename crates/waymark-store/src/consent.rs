@@ -170,17 +170,21 @@ async fn stored_event(
     })
 }
 
+/// Subscriptions numbered for events about the person or about anyone merged into it.
 pub(crate) async fn past_recipients(
     pool: &SqlitePool,
     person_id: &str,
 ) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT se.subscription_id FROM subscription_event se \
+    let sql = format!(
+        "{} SELECT DISTINCT se.subscription_id FROM subscription_event se \
          JOIN pathway_event pe ON pe.event_id = se.event_id \
-         WHERE pe.person_id = ? AND pe.topic <> ? ORDER BY se.subscription_id",
-    )
-    .bind(person_id)
-    .bind(CONSENT_CHANGED)
-    .fetch_all(pool)
-    .await?)
+         WHERE pe.person_id IN (SELECT id FROM tree) AND pe.topic <> ?2 \
+         ORDER BY se.subscription_id",
+        crate::sqlite::history::MERGE_TREE
+    );
+    Ok(sqlx::query_scalar(&sql)
+        .bind(person_id)
+        .bind(CONSENT_CHANGED)
+        .fetch_all(pool)
+        .await?)
 }

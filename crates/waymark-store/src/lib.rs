@@ -8,16 +8,34 @@
 //! This crate must never interpret FHIR beyond what it is handed, and never log stored content.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod audit;
+pub mod backup;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod consent;
 mod model;
+mod open;
+mod person;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod redrive;
+mod shared;
 mod sqlite;
 
+pub use audit::{AuditLog, AuditQuery, open_audit, verify_log};
 pub use consent::CONSENT_CHANGED;
 pub use model::{
     Counts, NewConsent, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, Quarantined,
     RecordOutcome, Resolution, StoredConsent, StrongId,
 };
+pub use open::open;
+pub use person::{
+    ApplyOutcome, Candidate, IdentifierLink, IdentityEvent, IdentityEventKind, MergeRequest,
+    NewEvent, NewReview, PersonChoice, PersonInfo, RecordChange, Review, ReviewCandidate,
+    ReviewDecision, ReviewStatus, StoredEntry, StoredRecord, UnmergeRequest,
+};
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -35,6 +53,25 @@ pub enum StoreError {
     /// Two strong identifiers in one record point at two different persons.
     #[error("record `{0}` links identifiers that belong to two different persons")]
     ConflictingIdentity(MessageId),
+    /// The person's record changed since the caller read it: re-read and retry.
+    #[error("the record of person `{0}` changed since it was read")]
+    VersionConflict(String),
+    /// No such person.
+    #[error("person `{0}` is not known")]
+    UnknownPerson(String),
+    /// The person was merged into another and can no longer be changed directly.
+    #[error("person `{0}` is merged into another person")]
+    PersonNotActive(String),
+    /// The merge would make a person part of itself.
+    #[error("merging `{0}` into `{1}` would create a cycle")]
+    MergeCycle(String, String),
+    /// No such review item, or no such merge to undo.
+    #[error("`{0}` is not known")]
+    UnknownReference(String),
+    /// The request contradicts the stored state (e.g. deciding a review as `open`, undoing a
+    /// merge twice).
+    #[error("refused: {0}")]
+    Refused(&'static str),
 }
 
 impl ErrorCode for StoreError {
@@ -43,14 +80,24 @@ impl ErrorCode for StoreError {
             Self::Backend(_) => "store.backend",
             Self::NoIdentifier(_) => "store.no-identifier",
             Self::ConflictingIdentity(_) => "store.conflicting-identity",
+            Self::VersionConflict(_) => "store.version-conflict",
+            Self::UnknownPerson(_) => "store.unknown-person",
+            Self::PersonNotActive(_) => "store.person-not-active",
+            Self::MergeCycle(..) => "store.merge-cycle",
+            Self::UnknownReference(_) => "store.unknown-reference",
+            Self::Refused(_) => "store.refused",
         }
     }
 
     fn issue_type(&self) -> IssueType {
         match self {
-            Self::Backend(_) => IssueType::Transient,
+            Self::Backend(_) | Self::VersionConflict(_) => IssueType::Transient,
             Self::NoIdentifier(_) => IssueType::Required,
-            Self::ConflictingIdentity(_) => IssueType::Processing,
+            Self::ConflictingIdentity(_) | Self::MergeCycle(..) | Self::Refused(_) => {
+                IssueType::Processing
+            }
+            Self::UnknownPerson(_) | Self::UnknownReference(_) => IssueType::NotFound,
+            Self::PersonNotActive(_) => IssueType::Processing,
         }
     }
 }
@@ -124,8 +171,9 @@ pub trait Store: Send + Sync + 'static {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<PathwayEvent>, StoreError>;
 
-    /// Subscriptions that were given an event number for an event about the person (other than
-    /// `consent.changed`): the past recipients a recall notice goes to.
+    /// Subscriptions that were given an event number for an event about the person, or about a
+    /// person merged into it (other than `consent.changed`): the past recipients a recall
+    /// notice goes to.
     async fn past_recipients(&self, person_id: &str) -> Result<Vec<String>, StoreError>;
 
     /// The canonical bundle most recently recorded for the person (patient data), if any.
@@ -134,6 +182,68 @@ pub trait Store: Send + Sync + 'static {
         person_id: &str,
     ) -> Result<Option<waymark_core::Sensitive<String>>, StoreError>;
 
-    /// Totals, for the demo, health and tests.
+    /// Totals, for the demo, health and tests (persons: active ones only).
     async fn counts(&self) -> Result<Counts, StoreError>;
+
+    // ---- identity and the longitudinal record -------------------------------------------
+
+    /// The links of those of `ids` the store knows, each to its active (surviving) person.
+    async fn find_by_identifiers(
+        &self,
+        ids: &[StrongId],
+    ) -> Result<Vec<IdentifierLink>, StoreError>;
+
+    /// Active persons indexed under any of `keys` (distinct, at most `limit`), those indexed
+    /// under more of the keys first, then by person id; each with at most 5 demographics, newest
+    /// (recorded) first. Keys move with merges, so a merged person is found as its survivor.
+    /// This is also the person search of the API.
+    async fn candidates(&self, keys: &[String], limit: u32) -> Result<Vec<Candidate>, StoreError>;
+
+    /// The person: active, or merged into whom. `None` when unknown.
+    async fn person(&self, person_id: &str) -> Result<Option<PersonInfo>, StoreError>;
+
+    /// The person's merged record, `None` before the first entry.
+    async fn person_record(&self, person_id: &str) -> Result<Option<StoredRecord>, StoreError>;
+
+    /// The entries applied to the person (including those merged in), by source event time (the
+    /// recorded time when the source gave none) then message id.
+    async fn entries(&self, person_id: &str) -> Result<Vec<StoredEntry>, StoreError>;
+
+    /// Applies one message's change in one transaction: creates the person if new, links the
+    /// identifiers, indexes the blocking keys and demographics, appends the entry, replaces the
+    /// record (checking `expected_version`), raises the events and opens the review. A message
+    /// applied before (by `apply` or `record`) changes nothing and returns
+    /// [`ApplyOutcome::AlreadyApplied`], whatever the repeat says; that check comes first.
+    /// Identity history: `created` for a new person, `linked` when an identifier was linked to
+    /// the person for the first time (ids `message_id.child("identity/created")` and
+    /// `.child("identity/linked")`, by `record-stage`, reference the message). Empty
+    /// demographics are not indexed.
+    async fn apply(&self, change: RecordChange) -> Result<ApplyOutcome, StoreError>;
+
+    /// Review items, oldest first; only open ones when `open_only`.
+    async fn reviews(&self, open_only: bool, limit: u32) -> Result<Vec<Review>, StoreError>;
+
+    /// One review item.
+    async fn review(&self, review_id: &str) -> Result<Option<Review>, StoreError>;
+
+    /// Records a human decision on an open review item (and an identity event). Deciding a
+    /// decided item again with the same status returns it unchanged; a different status is
+    /// refused. Merging is a separate [`Store::merge_persons`].
+    async fn decide_review(
+        &self,
+        review_id: &str,
+        decision: ReviewDecision,
+    ) -> Result<Review, StoreError>;
+
+    /// Merges one person into another (see [`MergeRequest`]); returns the merge's identity event
+    /// (on `into`; its id names the merge). `from` gets a mirror event (id `<merge id>/from`).
+    async fn merge_persons(&self, merge: MergeRequest) -> Result<IdentityEvent, StoreError>;
+
+    /// Undoes a merge (see [`UnmergeRequest`]); returns the unmerge's identity event (on the
+    /// survivor; `from` gets a mirror, id `<event id>/from`).
+    async fn unmerge(&self, unmerge: UnmergeRequest) -> Result<IdentityEvent, StoreError>;
+
+    /// The person's identity history, oldest first (by time, then as written), including that
+    /// of persons merged into it (through chains) while they are merged. Empty when unknown.
+    async fn identity_history(&self, person_id: &str) -> Result<Vec<IdentityEvent>, StoreError>;
 }

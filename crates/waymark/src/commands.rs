@@ -15,6 +15,18 @@ use waymark_profile::Validator;
 
 use crate::exit::{OK, REFUSED, UNREADABLE};
 
+/// `waymark token` (its own file).
+#[path = "token_cmd.rs"]
+pub mod token_cmd;
+
+/// `waymark backup` and `waymark restore` (their own file).
+#[path = "backup_cmd.rs"]
+pub mod backup_cmd;
+
+/// `waymark audit verify` and `waymark audit export` (their own file).
+#[path = "audit_cmd.rs"]
+pub mod audit_cmd;
+
 /// Run one source message through its mapping and the profile; print the canonical bundle.
 ///
 /// FILE is a native message of the source (for NOMIS, the SNS notification JSON; give the

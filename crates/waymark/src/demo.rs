@@ -117,8 +117,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         hub.api_addr()
     );
     println!(
-        "  mock NOMIS: {} people, {} notifications ({} good, {} bad); 2 subscribers",
-        args.people, expected.sent, expected.good, expected.bad
+        "  mock NOMIS: {} people, {} notifications ({} good, of which {} change a record; {} bad); \
+         2 subscribers",
+        args.people, expected.sent, expected.good, expected.changes, expected.bad
     );
     let tally = Tally::default();
     let printer = tokio::spawn(print_events(pipeline_rx, delivery_rx, tally.clone()));
@@ -126,7 +127,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let pushed = nomis
         .push_to(&hub.nomis_endpoint(), PushOptions::default())
         .await;
-    let want_delivered = expected.good * 2;
+    let want_delivered = expected.changes * 2;
     let done = wait_until(args.timeout, || async {
         let quarantined = hub.store.counts().await.map(|c| c.quarantined).unwrap_or(0);
         healthcare.unique_ids().len() + probation.unique_ids().len() >= want_delivered

@@ -114,6 +114,7 @@ impl EmbeddedHub {
             mappings,
             validator,
             policy: Arc::new(Policy::builtin()?),
+            topics: Arc::new(waymark_record::Topics::builtin()?),
             subscriptions,
             hook: RestHook::new(&RestHookConfig::default())?,
             telemetry: tap.telemetry.clone(),

@@ -14,6 +14,7 @@ mod exit;
 pub mod mappings_cmd;
 mod paths;
 pub mod replay;
+pub mod run_cmd;
 mod sources;
 
 pub use paths::mappings_dir;

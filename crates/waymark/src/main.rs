@@ -30,6 +30,11 @@ enum Command {
     Redact(commands::RedactArgs),
     Replay(waymark::replay::ReplayArgs),
     Mappings(waymark::mappings_cmd::MappingsArgs),
+    Token(commands::token_cmd::TokenArgs),
+    Backup(commands::backup_cmd::BackupArgs),
+    Restore(commands::backup_cmd::RestoreArgs),
+    Audit(commands::audit_cmd::AuditArgs),
+    Run(waymark::run_cmd::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +47,11 @@ fn main() -> ExitCode {
         Command::Redact(args) => commands::redact(&args),
         Command::Replay(args) => waymark::replay::run(&args),
         Command::Mappings(args) => waymark::mappings_cmd::run(&args),
+        Command::Token(args) => commands::token_cmd::run(&args),
+        Command::Backup(args) => commands::backup_cmd::run_backup(&args),
+        Command::Restore(args) => commands::backup_cmd::run_restore(&args),
+        Command::Audit(args) => commands::audit_cmd::run(&args),
+        Command::Run(args) => waymark::run_cmd::run(args),
     };
     ExitCode::from(code)
 }

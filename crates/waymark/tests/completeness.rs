@@ -102,8 +102,14 @@ fn newcomers(seed: u64, before: usize, after: usize) -> Population {
 }
 
 /// Pushes the world's population and waits until both receivers hold every notification and
-/// the board has seen `total` records, and `total` deliveries per subscription, in all.
-async fn push_and_settle(world: &World, hub: &EmbeddedHub, population: &Population, total: usize) {
+/// the board has seen `total.0` records, and `total.1` deliveries per subscription, in all (a
+/// notification per message that changed a record).
+async fn push_and_settle(
+    world: &World,
+    hub: &EmbeddedHub,
+    population: &Population,
+    total: (usize, usize),
+) {
     let expected = population.expected();
     assert!(
         population
@@ -117,7 +123,7 @@ async fn push_and_settle(world: &World, hub: &EmbeddedHub, population: &Populati
         .push_to(&hub.nomis_endpoint(), PushOptions::default())
         .await;
     assert_eq!(pushed.acknowledged, expected.sent);
-    let want = expected.good * 2;
+    let want = expected.changes * 2;
     assert!(
         eventually(120, || world.delivered() >= want).await,
         "delivered {} of {want}",
@@ -127,11 +133,11 @@ async fn push_and_settle(world: &World, hub: &EmbeddedHub, population: &Populati
         let snap = hub.health.lock().unwrap().snapshot(chrono::Utc::now());
         snap.feeds
             .iter()
-            .any(|f| f.source == "nomis" && f.recorded as usize == total)
+            .any(|f| f.source == "nomis" && f.recorded as usize == total.0)
             && snap
                 .subscriptions
                 .iter()
-                .all(|s| s.delivered as usize == total)
+                .all(|s| s.delivered as usize == total.1)
     };
     assert!(
         eventually(10, settled).await,
@@ -236,6 +242,7 @@ async fn a_mapping_change_that_drops_the_alert_flags_shows_in_completeness() {
     let changed = mappings_without_alerts(temp.path());
     let population = Population::synthetic(SEED, PEOPLE);
     let good = population.expected().good;
+    let changes = population.expected().changes;
 
     // 1. The repo's mappings: every item present, the flag items for some of the people.
     let first = World::new(population.clone()).await;
@@ -243,7 +250,7 @@ async fn a_mapping_change_that_drops_the_alert_flags_shows_in_completeness() {
     let hub = first
         .start_hub_on(first.data.path(), &real, board.clone())
         .await;
-    push_and_settle(&first, &hub, &population, good).await;
+    push_and_settle(&first, &hub, &population, (good, changes)).await;
     let before = dashboard_json(&hub).await;
     eprintln!(
         "real mappings: {} people, completeness {:.3}, shares {:?}, present {:?}",
@@ -275,7 +282,7 @@ async fn a_mapping_change_that_drops_the_alert_flags_shows_in_completeness() {
     let hub = second
         .start_hub_on(second.data.path(), &changed, new_board())
         .await;
-    push_and_settle(&second, &hub, &population, good).await;
+    push_and_settle(&second, &hub, &population, (good, changes)).await;
     let after = dashboard_json(&hub).await;
     eprintln!(
         "changed mapping: {} people, completeness {:.3}, shares {:?}, present {:?}",
@@ -318,7 +325,10 @@ async fn a_mapping_change_that_drops_the_alert_flags_shows_in_completeness() {
     let hub = third
         .start_hub_on(first.data.path(), &changed, board.clone())
         .await;
-    let total = good + arrivals.expected().good;
+    let total = (
+        good + arrivals.expected().good,
+        changes + arrivals.expected().changes,
+    );
     push_and_settle(&third, &hub, &arrivals, total).await;
     let deployed = dashboard_json(&hub).await;
     let alerts = drop_alerts(&deployed.snap);

@@ -174,12 +174,12 @@ async fn a_fixed_mapping_redrives_the_quarantine_and_each_message_is_delivered_o
     // 4. The hub restarts on the same files with the fixed mapping and delivers each re-driven
     //    message exactly once to each subscriber.
     let (hub, _p, _d) = world.start_hub().await;
-    let want = expected.good * 2;
+    let want = expected.changes * 2;
     let done = eventually(60, || world.delivered() >= want).await;
     assert!(done, "delivered {} of {want}", world.delivered());
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(world.healthcare.unique_ids().len(), expected.good);
-    assert_eq!(world.probation.unique_ids().len(), expected.good);
+    assert_eq!(world.healthcare.unique_ids().len(), expected.changes);
+    assert_eq!(world.probation.unique_ids().len(), expected.changes);
     assert_eq!(
         world.healthcare.duplicates().len() + world.probation.duplicates().len(),
         0,

@@ -12,7 +12,7 @@ async fn crash_mid_stream_then_restart_loses_and_duplicates_nothing() {
     let population = Population::synthetic(11, 25);
     let expected = population.expected();
     let world = World::new(population).await;
-    let want = expected.good * 2;
+    let want = expected.changes * 2;
 
     let (hub, _p, _d) = world.start_hub().await;
     let pushed = world

@@ -2,7 +2,9 @@
 """Writes the HJMD FHIR package JSON (profiles/hjmd/*.json) from items.py and terminology.py.
 
 Run from anywhere: `python3 profiles/hjmd/tools/generate.py`. The JSON is committed; the
-validator reads the JSON, never this script. role-policy.json is not touched.
+validator reads the JSON, never this script. role-policy.json is not touched. topics.json (the
+event topics of dataset.md section 4, read by waymark-record) is not a FHIR resource and not part
+of the package's profiles.
 """
 import json
 import pathlib
@@ -17,6 +19,8 @@ CORE = "http://hl7.org/fhir/StructureDefinition/"
 LABELS = B + "StructureDefinition/hjmd-labels"
 AS_OF = B + "StructureDefinition/hjmd-as-of"
 ITEM_CS = B + "CodeSystem/hjmd-item"
+# files in profiles/hjmd/ that are edited by hand, never written or deleted here
+HAND_WRITTEN = {"role-policy.json", "derived-alerts.json"}
 INTERPRETER = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSCommunication"
 
 # data class -> (minimum confidentiality, required HL7 sensitivity codes)
@@ -287,15 +291,115 @@ def concept_maps():
                    "element": [{"code": s, "target": [{"code": t, "equivalence": e}]} for s, t, e in pairs]}]})
 
 
+# --- topics (dataset.md section 4): topics.json, read by waymark-record -------------------------
+TOPIC_BASE = B + "SubscriptionTopic/"
+EPISODE_CLASS = "class.code"
+ERD_URL = B + "StructureDefinition/expected-release-date"
+DEST_URL = B + "StructureDefinition/expected-release-destination"
+IN_PRISON = ["arrived", "in-progress"]
+
+
+def trigger(change, **kw):
+    """One trigger rule: the keys are the topics.json field names (see TOPICS_HOW_TO_READ)."""
+    t = {"change": change}
+    t.update(kw)
+    return t
+
+
+def episode(kind):
+    return [{"path": EPISODE_CLASS, "in": [kind]}]
+
+
+RISK_CLASSES = ["risk-self", "risk-others"]
+# code -> (title, raised when, typical subscribers, triggers); order as dataset.md section 4
+TOPICS = [
+    ("custody.arrival", "Arrival in police custody", "A person known to the hub arrives in police custody.",
+     ["custody healthcare", "liaison and diversion"], [
+         trigger(["added"], resourceType=["Encounter"], where=episode("custody"), field="status", to=IN_PRISON),
+         trigger(["changed"], resourceType=["Encounter"], where=episode("custody"), field="status", **{"from": ["planned"]}, to=IN_PRISON)]),
+    ("custody.fit-decision", "Fit decision", "A fit to detain / interview / release decision is recorded.",
+     ["liaison and diversion", "custody healthcare"], [
+         trigger(["added", "changed"], item=["fit-to-detain", "fit-to-interview", "fit-to-release"])]),
+    ("custody.release", "Release from police custody", "The person is released from police custody.",
+     ["liaison and diversion", "GP (with consent)"], [
+         trigger(["added", "changed", "ended"], resourceType=["Encounter"], where=episode("custody"), field="status", to=["finished"])]),
+    ("court.warning", "Court warning", "A court raises a self-harm / mental health warning (a risk Flag the source tags as a court warning).",
+     ["prison reception", "prison healthcare"], [
+         trigger(["added", "changed"], resourceType=["Flag"], dataClass=["risk-self", "mh-summary", "mh-clinical", "safeguarding"],
+                 where=[{"path": "status", "in": ["active"]}], sourceEvent=["court.warning"])]),
+    ("prison.reception", "Prison reception", "The person is received into prison (a prison episode becomes known in progress, or re-opens).",
+     ["prison healthcare", "probation"], [
+         trigger(["added"], resourceType=["Encounter"], where=episode("prison"), field="status", to=IN_PRISON),
+         trigger(["changed"], resourceType=["Encounter"], where=episode("prison"), field="status",
+                 **{"from": ["planned", "finished", "cancelled"]}, to=IN_PRISON)]),
+    ("prison.transfer", "Prison transfer", "The person is transferred between establishments (the active establishment of a prison episode changes).",
+     ["receiving prison healthcare"], [
+         trigger(["changed"], resourceType=["Encounter"], where=episode("prison") + [{"path": "status", "in": IN_PRISON}],
+                 field="location[status=active].location.identifier.value"),
+         trigger(["added"], resourceType=["Encounter"], where=episode("prison") + [{"path": "status", "in": IN_PRISON}],
+                 sourceEvent=["prison.transfer"])]),
+    ("prison.release-planned", "Release planned", "An expected release date or release destination becomes known or changes.",
+     ["RECONNECT", "community mental health", "GP"], [
+         trigger(["added", "changed"], item=["expected-release-date"], field=f"extension[url={ERD_URL}].valueDate"),
+         trigger(["added", "changed"], item=["release-destination"], field=f"extension[url={DEST_URL}].valueString")]),
+    ("prison.release", "Prison release", "The person is released from prison (a prison episode finishes).",
+     ["probation", "community services", "GP (with consent)"], [
+         trigger(["added", "changed", "ended"], resourceType=["Encounter"], where=episode("prison"), field="status", to=["finished"])]),
+    ("risk.flag-raised", "Risk flag raised", "A self-harm, suicide or violence marker is added (or made active again).",
+     ["custody", "prison"], [
+         trigger(["added", "changed"], resourceType=["Flag"], dataClass=RISK_CLASSES, field="status", to=["active"])]),
+    ("risk.flag-ended", "Risk flag ended", "A self-harm, suicide or violence marker is reviewed off (made inactive or entered in error).",
+     ["custody", "prison"], [
+         trigger(["ended"], resourceType=["Flag"], dataClass=RISK_CLASSES)]),
+    ("medication.opiate-substitution", "Opiate substitution therapy", "Opiate substitution therapy is started or changed.",
+     ["custody healthcare", "prison healthcare"], [
+         trigger(["added", "changed"], item=["ost-current"], field="valueCodeableConcept.coding.code", to=["Y"]),
+         trigger(["added", "changed", "ended"], resourceType=["MedicationStatement"],
+                 where=[{"path": "category.coding.code", "in": ["opiate-substitution"]}])]),
+    ("health.discharge-after-overdose", "Discharge after overdose", "A hospital discharge following an overdose (SNOMED CT 55680006 |Drug overdose| or 'overdose' in the reason text).",
+     ["custody healthcare"], [
+         trigger(["added", "changed", "ended"], resourceType=["Encounter"], dataClass=["physical-clinical"],
+                 where=[{"path": "reasonCode.coding.code", "in": ["55680006"]}], field="status", to=["finished"]),
+         trigger(["added", "changed", "ended"], resourceType=["Encounter"], dataClass=["physical-clinical"],
+                 where=[{"path": "reasonCode.text", "contains": "overdose"}], field="status", to=["finished"])]),
+    ("record.updated", "Record updated", "Any change to a person's dataset (an item added, changed or ended; a repeat of what the record holds is not a change).",
+     ["pull-based subscribers"], [trigger(["added", "changed", "ended"])]),
+    ("consent.changed", "Consent changed", "Consent given, narrowed or withdrawn.",
+     ["every past recipient of that person"], []),
+]
+
+TOPICS_HOW_TO_READ = [
+    "One entry per topic of dataset.md section 4 (ops.feed-quiet is raised by the feed-health board, not from a record change). 'url' is the topic's canonical URL (R4 Subscriptions Backport: topics are canonical URLs).",
+    "A topic fires for a change to the person record when any of its 'triggers' matches one changed item; one event per topic per message, naming every matching item. A repeat of what the record already holds (same value, newer message) never fires.",
+    "Trigger fields, all optional but 'change', all of which must hold: 'change' (added: first known from that source; changed: a different value; ended: was live, now inactive / finished / stopped / cleared), 'item' (item key names: an HJMD item code such as fit-to-detain, or a kind such as prison-episode, flag, medication), 'resourceType', 'dataClass' (the item's data-class label), 'sourceEvent' (the bundle's hjmd-source-event tag: a hint, never enough alone), 'where' (conditions on the new value: every condition's dotted 'path' has a value 'in' the list, or a text that 'contains' the string, case-insensitive).",
+    "'field' (a dotted path): the values at that path must differ before and after the change and be present after (so 'known or changed', never 'cleared'); 'from' / 'to' further require a value before / after in the list. A path segment 'name[key=value]' keeps only the array items whose 'key' is 'value'.",
+    "'raisedElsewhere' names the component that raises a topic with no triggers (consent.changed: the consent path of the release stage).",
+]
+
+
+def topics():
+    out = []
+    for code, title, when, subscribers, triggers in TOPICS:
+        topic = {"code": code, "url": TOPIC_BASE + code.replace(".", "-"), "title": title, "description": when,
+                 "subscribers": subscribers, "triggers": triggers}
+        if code == "consent.changed":
+            topic["raisedElsewhere"] = "the consent path (waymark-store put_consent / withdraw_consent, raised by the release stage)"
+        out.append(topic)
+    write("topics.json", {"version": 1, "name": "hjmd-topics",
+                          "source": "shared/design/dataset.md section 4 (events)", "how-to-read": TOPICS_HOW_TO_READ,
+                          "topics": out})
+
+
 def main():
     for old in OUT.glob("*-*.json"):
-        if old.name != "role-policy.json":
+        if old.name not in HAND_WRITTEN:
             old.unlink()
     code_systems()
     naming_systems()
     profiles()
     extensions()
     concept_maps()
+    topics()
     write("selection.json", {"version": 1, "how-to-read": "Which profile applies to a resource without meta.profile: the first rule whose resourceType, dataClass (the resource's data-class label) and where (a dotted path having that code) all match.",
                              "rules": [dict(profile=B + "StructureDefinition/" + p, **s) for p, _t, _c, s in sorted(PROFILES, key=rule_order) if s]})
     write("package.json", {"name": "uk.waymark.hjmd", "version": VERSION, "fhirVersions": ["4.0.1"], "type": "fhir.ig",

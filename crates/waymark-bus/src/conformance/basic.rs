@@ -3,7 +3,8 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use super::{
-    absent, arrives, declare, depth, message, must, publish_new, same_message, stale, unique_queue,
+    Capabilities, DedupeScope, absent, arrives, declare, depth, message, must, publish_new,
+    same_message, stale, unique_queue,
 };
 use crate::{Bus, BusError, Published, QueueDepth, QueueSpec};
 
@@ -206,6 +207,46 @@ where
     );
 }
 
+/// Republishing an id after the publishing process restarted: with [`DedupeScope::Durable`] the
+/// bus refuses to store it again; with [`DedupeScope::Process`] it is stored again, and a
+/// consumer still gets the id once.
+pub async fn duplicate_publish_after_reopen<F, Fut>(open: F, capabilities: Capabilities)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Bus>>,
+{
+    let bus = open().await;
+    let q = declare(bus.as_ref(), "dedupe-reopen", 5, LEASE).await.name;
+    let first = message(&q, 1);
+    publish_new(bus.as_ref(), &q, first.clone()).await;
+    drop(bus);
+
+    let bus = open().await;
+    let again = must(
+        bus.publish(&q, first.clone()).await,
+        "republish after reopen",
+    );
+    let expected = match capabilities.dedupe {
+        DedupeScope::Durable => Published::Duplicate,
+        DedupeScope::Process => Published::New,
+    };
+    assert_eq!(again, expected, "republish after reopen ({capabilities:?})");
+    let delivery = arrives(bus.as_ref(), &q, "the republished id").await;
+    same_message(&delivery, &first, "after a republish");
+    must(bus.ack(&delivery).await, "ack");
+    absent(
+        bus.as_ref(),
+        &q,
+        "an id published twice was delivered twice",
+    )
+    .await;
+    assert_eq!(
+        depth(bus.as_ref(), &q).await.total(),
+        0,
+        "a copy was left in the queue"
+    );
+}
+
 /// A message received but not acked when its consumer's process died is delivered again by the
 /// next process, at once (long lease), as attempt 2; the dead process's tag is stale.
 pub async fn redelivered_after_restart<F, Fut>(open: F)
@@ -218,6 +259,7 @@ where
         name: unique_queue("restart"),
         delivery_limit: 5,
         lease: LEASE,
+        ordered: true,
     };
     must(bus.declare(&spec).await, "declare");
     let q = spec.name.as_str();

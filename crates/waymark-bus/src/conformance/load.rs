@@ -12,11 +12,18 @@ use waymark_core::MessageId;
 use super::{ABSENT, absent, declare, depth, must};
 use crate::{Bus, Delivery, Message, Published};
 
-const PUBLISHERS: u32 = 50;
-const PER_PUBLISHER: u32 = 20;
-const CONSUMERS: u32 = 4;
-/// Keys shared by the keyed publishers, so that messages of one key sit close together.
-const KEYS: u32 = 2;
+/// How many publish, how much, and who consumes, in a load check.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    /// Concurrent publisher tasks.
+    publishers: u32,
+    /// Messages each publishes, in order.
+    per_publisher: u32,
+    /// Concurrent consumer tasks.
+    consumers: u32,
+    /// Keys shared by the keyed (even) publishers, so that messages of one key sit close.
+    keys: u32,
+}
 /// The whole run must finish within this.
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -69,16 +76,44 @@ fn lock(seen: &Shared) -> MutexGuard<'_, Seen> {
 /// exactly once, a key is never in flight twice, and each publisher's keyed messages arrive in
 /// publish order. Panics on any loss, duplicate, stray or ordering fault; returns the figures.
 pub async fn exactly_once_under_load(bus: Arc<dyn Bus>) -> LoadReport {
-    let spec = declare(bus.as_ref(), "load", 5, Duration::from_secs(60)).await;
+    let shape = Shape {
+        publishers: 50,
+        per_publisher: 20,
+        consumers: 4,
+        keys: 2,
+    };
+    run_load(bus, "load", shape).await
+}
+
+/// 1,000 publishers at once, 2 messages each (half of them keyed, 10 keys between them), with 4
+/// consumers: the same promises as [`exactly_once_under_load`] when every publish waits on the
+/// bus at the same time (the embedded bus's single writer, the broker's confirm channel).
+pub async fn thousand_concurrent_publishers(bus: Arc<dyn Bus>) -> LoadReport {
+    let shape = Shape {
+        publishers: 1_000,
+        per_publisher: 2,
+        consumers: 4,
+        keys: 10,
+    };
+    run_load(bus, "publishers-1000", shape).await
+}
+
+async fn run_load(bus: Arc<dyn Bus>, check_name: &str, shape: Shape) -> LoadReport {
+    let spec = declare(bus.as_ref(), check_name, 5, Duration::from_secs(60)).await;
     let q: Arc<str> = spec.name.into();
-    let total = u64::from(PUBLISHERS * PER_PUBLISHER);
+    let total = u64::from(shape.publishers * shape.per_publisher);
     let seen = Shared::default();
     let start = Instant::now();
     let mut tasks = JoinSet::new();
-    for publisher in 0..PUBLISHERS {
-        tasks.spawn(publish_all(Arc::clone(&bus), Arc::clone(&q), publisher));
+    for publisher in 0..shape.publishers {
+        tasks.spawn(publish_all(
+            Arc::clone(&bus),
+            Arc::clone(&q),
+            publisher,
+            shape,
+        ));
     }
-    for _ in 0..CONSUMERS {
+    for _ in 0..shape.consumers {
         let (bus, q, seen) = (Arc::clone(&bus), Arc::clone(&q), Arc::clone(&seen));
         tasks.spawn(async move { consume(bus.as_ref(), &q, &seen, total, start).await });
     }
@@ -93,7 +128,7 @@ pub async fn exactly_once_under_load(bus: Arc<dyn Bus>) -> LoadReport {
         "{left} messages left in the queue after the load run"
     );
 
-    let report = tally(&q, &lock(&seen), elapsed);
+    let report = tally(&q, &lock(&seen), elapsed, shape);
     check(&report);
     report
 }
@@ -126,11 +161,11 @@ fn keyed(publisher: u32) -> bool {
 }
 
 /// One publisher: its messages in order, keyed for even publishers.
-async fn publish_all(bus: Arc<dyn Bus>, queue: Arc<str>, publisher: u32) {
-    for n in 0..PER_PUBLISHER {
+async fn publish_all(bus: Arc<dyn Bus>, queue: Arc<str>, publisher: u32, shape: Shape) {
+    for n in 0..shape.per_publisher {
         let mut message = Message::new(id(&queue, publisher, n), vec![b'x'; 512]);
         if keyed(publisher) {
-            message = message.with_key(format!("k{}", publisher / 2 % KEYS));
+            message = message.with_key(format!("k{}", publisher / 2 % shape.keys));
         }
         let published = must(bus.publish(&queue, message).await, "publish under load");
         assert_eq!(
@@ -176,13 +211,13 @@ fn took(seen: &Shared, delivery: &Delivery) {
 }
 
 /// Counts lost, duplicated, unexpected and out-of-order deliveries.
-fn tally(queue: &str, seen: &Seen, elapsed: Duration) -> LoadReport {
+fn tally(queue: &str, seen: &Seen, elapsed: Duration, shape: Shape) -> LoadReport {
     let mut counts: HashMap<&MessageId, u64> = HashMap::new();
     seen.received
         .iter()
         .for_each(|id| *counts.entry(id).or_default() += 1);
-    let expected: HashSet<MessageId> = (0..PUBLISHERS)
-        .flat_map(|p| (0..PER_PUBLISHER).map(move |n| id(queue, p, n)))
+    let expected: HashSet<MessageId> = (0..shape.publishers)
+        .flat_map(|p| (0..shape.per_publisher).map(move |n| id(queue, p, n)))
         .collect();
     let lost = expected
         .iter()
@@ -202,9 +237,9 @@ fn tally(queue: &str, seen: &Seen, elapsed: Duration) -> LoadReport {
             .copied()
             .unwrap_or(usize::MAX)
     };
-    let out_of_order = (0..PUBLISHERS)
+    let out_of_order = (0..shape.publishers)
         .filter(|&p| keyed(p))
-        .flat_map(|p| (1..PER_PUBLISHER).map(move |n| (p, n)))
+        .flat_map(|p| (1..shape.per_publisher).map(move |n| (p, n)))
         .filter(|&(p, n)| at(p, n - 1) > at(p, n))
         .count();
     LoadReport {

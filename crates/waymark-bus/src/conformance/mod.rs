@@ -9,24 +9,36 @@
 //!
 //! Timing: leases and retry delays are a few hundred milliseconds; "nothing arrives" is checked
 //! with short waits, "it arrives" with long ones that return as soon as the message does.
+//!
+//! Where implementations must differ, the check takes the bus's [`Capabilities`], and each
+//! difference is a named flag with its reason — the only way a check may expect less.
 
 mod basic;
+mod capabilities;
 mod failure;
 mod load;
 mod ordering;
 mod purge;
+mod restart;
+mod sharing;
+mod tally;
 
 pub use basic::{
-    duplicate_publish_delivered_once, nothing_after_ack, persists_across_reopen,
-    publish_receive_ack, redelivered_after_restart, too_large_refused, unknown_queue_refused,
+    duplicate_publish_after_reopen, duplicate_publish_delivered_once, nothing_after_ack,
+    persists_across_reopen, publish_receive_ack, redelivered_after_restart, too_large_refused,
+    unknown_queue_refused,
 };
+pub use capabilities::{Capabilities, DedupeScope, PurgeScope};
 pub use failure::{
     delivery_limit_dead_letters, lease_expiries_count_toward_limit, nack_redelivers_after_delay,
     redelivered_after_lease_expiry, reject_dead_letters,
 };
-pub use load::{LoadReport, exactly_once_under_load};
+pub use load::{LoadReport, exactly_once_under_load, thousand_concurrent_publishers};
 pub use ordering::per_key_order;
 pub use purge::purge_key_removes_ready_only;
+pub use restart::{RestartShape, Restartable, survives_restarts};
+pub use sharing::unordered_queue_shares_work;
+pub use tally::RestartReport;
 
 use std::{
     fmt::Display,
@@ -66,6 +78,7 @@ async fn declare(bus: &dyn Bus, check: &str, delivery_limit: u32, lease: Duratio
         name: unique_queue(check),
         delivery_limit,
         lease,
+        ordered: true,
     };
     must(bus.declare(&spec).await, "declare");
     spec

@@ -1,0 +1,166 @@
+//! The identity review queue and merges, for the people who decide who is who. Answers hold
+//! person ids, reason codes, scores and field names — never names, dates or identifiers.
+//!
+//! - `GET /admin/identity/reviews?open=true|false&limit=N` — review items, oldest first;
+//! - `GET /admin/identity/reviews/{id}` — one item;
+//! - `POST /admin/identity/reviews/{id}/decision` — `{"sameAs": "<candidate person id>" | null,
+//!   "by": "...", "reason": "..."}`: the same person (merged into the candidate) or different
+//!   people;
+//! - `POST /admin/identity/merge` — `{"from", "into", "by", "reason"}`;
+//! - `POST /admin/identity/persons/{id}/merges/{event}/undo` — `{"by", "reason"}`;
+//! - `GET /admin/identity/persons/{id}/history` — the person's identity events.
+//!
+//! Who decided (`by`) moves to the authenticated principal when authentication lands.
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State, rejection::JsonRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use waymark_core::IssueType;
+use waymark_fhir::{Issue, OperationOutcome};
+use waymark_pipeline::{Decider, IdentityDesk};
+
+use crate::{ApiState, outcome, store_error};
+
+/// The identity routes, merged into [`crate::router`].
+pub(crate) fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/admin/identity/reviews", get(reviews))
+        .route("/admin/identity/reviews/{id}", get(review))
+        .route("/admin/identity/reviews/{id}/decision", post(decide))
+        .route("/admin/identity/merge", post(merge))
+        .route(
+            "/admin/identity/persons/{id}/merges/{event}/undo",
+            post(unmerge),
+        )
+        .route("/admin/identity/persons/{id}/history", get(history))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    open: Option<bool>,
+    limit: Option<u32>,
+}
+
+async fn reviews(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Response {
+    let limit = q.limit.unwrap_or(100).min(1_000);
+    match state.store.reviews(q.open.unwrap_or(true), limit).await {
+        Ok(items) => Json(json!({ "reviews": items })).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+async fn review(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    match state.store.review(&id).await {
+        Ok(Some(item)) => Json(item).into_response(),
+        Ok(None) => not_found("no such review item"),
+        Err(err) => store_error(&err),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DecisionBody {
+    same_as: Option<String>,
+    by: String,
+    reason: String,
+}
+
+async fn decide(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Result<Json<DecisionBody>, JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return bad_request("the body must be {\"sameAs\", \"by\", \"reason\"}");
+    };
+    let decider = decider(body.by, body.reason);
+    let desk = IdentityDesk::new(state.store.clone());
+    match desk.decide(&id, body.same_as.as_deref(), &decider).await {
+        Ok((review, merge)) => Json(json!({ "review": review, "merge": merge })).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    from: String,
+    into: String,
+    by: String,
+    reason: String,
+}
+
+async fn merge(
+    State(state): State<ApiState>,
+    body: Result<Json<MergeBody>, JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return bad_request("the body must be {\"from\", \"into\", \"by\", \"reason\"}");
+    };
+    let decider = decider(body.by, body.reason);
+    let desk = IdentityDesk::new(state.store.clone());
+    match desk.merge(&body.from, &body.into, None, &decider).await {
+        Ok(event) => (StatusCode::CREATED, Json(event)).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UndoBody {
+    by: String,
+    reason: String,
+}
+
+async fn unmerge(
+    State(state): State<ApiState>,
+    Path((person, event)): Path<(String, String)>,
+    body: Result<Json<UndoBody>, JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return bad_request("the body must be {\"by\", \"reason\"}");
+    };
+    let decider = decider(body.by, body.reason);
+    let desk = IdentityDesk::new(state.store.clone());
+    match desk.unmerge(&person, &event, &decider).await {
+        Ok(event) => Json(event).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+async fn history(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    match state.store.person(&id).await {
+        Ok(None) => return not_found("no such person"),
+        Err(err) => return store_error(&err),
+        Ok(Some(_)) => {}
+    }
+    match state.store.identity_history(&id).await {
+        Ok(events) => Json(json!({ "personId": id, "events": events })).into_response(),
+        Err(err) => store_error(&err),
+    }
+}
+
+fn decider(by: String, reason: String) -> Decider {
+    Decider {
+        by,
+        reason,
+        at: Utc::now(),
+    }
+}
+
+fn not_found(text: &str) -> Response {
+    let issue = Issue::error(IssueType::NotFound, "api.not-found", text);
+    outcome(StatusCode::NOT_FOUND, &OperationOutcome::single(issue))
+}
+
+fn bad_request(text: &str) -> Response {
+    let issue = Issue::error(IssueType::Structure, "api.bad-request", text);
+    outcome(StatusCode::BAD_REQUEST, &OperationOutcome::single(issue))
+}
