@@ -110,7 +110,10 @@ fn map_with_context_maps_a_real_notification() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for cmd in ["demo", "map", "validate", "redact"] {
+    for cmd in [
+        "demo", "run", "map", "validate", "redact", "replay", "mappings", "backup", "restore",
+        "token", "audit",
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_waymark"))
             .args([cmd, "--help"])
             .output()
