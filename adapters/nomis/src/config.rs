@@ -3,8 +3,8 @@
 use std::{net::SocketAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
-use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use waymark_bus::Publisher;
+use tokio::{net::TcpListener, task::JoinHandle};
+use waymark_bus::AdapterContext;
 
 use crate::{
     NomisError,
@@ -116,39 +116,10 @@ impl NomisConfig {
             .map_err(NomisError::Listen)?;
         let local_addr = listener.local_addr().map_err(NomisError::Listen)?;
         let serve = axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown_requested(cx.shutdown));
+            .with_graceful_shutdown(AdapterContext::stopped(cx.shutdown));
         let join = tokio::spawn(async move { serve.await.map_err(NomisError::Serve) });
         tracing::info!(%local_addr, "nomis sns endpoint listening");
         Ok(RunningAdapter { local_addr, join })
-    }
-}
-
-/// Resolves once `true` is sent. If every sender is dropped, nobody can ask for a stop, so it
-/// never resolves.
-async fn shutdown_requested(mut shutdown: watch::Receiver<bool>) {
-    if shutdown.wait_for(|stop| *stop).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
-/// What a component is given by the process that runs it.
-#[derive(Clone, Debug)]
-pub struct AdapterContext {
-    /// Publishes to the ingest queue.
-    pub publisher: Publisher,
-    /// Turns `true` when the component must stop (in-flight deliveries finish first).
-    pub shutdown: watch::Receiver<bool>,
-}
-
-impl AdapterContext {
-    /// A context whose shutdown signal never fires; stop the adapter by dropping the runtime,
-    /// or build the context by hand with a `watch` channel you keep.
-    pub fn for_test(publisher: Publisher) -> Self {
-        let (_never, shutdown) = watch::channel(false);
-        Self {
-            publisher,
-            shutdown,
-        }
     }
 }
 

@@ -29,7 +29,7 @@ mod synthetic;
 mod telemetry;
 
 pub use client::{Enrichment, PrisonApi, PrisonNumber, RetryPolicy};
-pub use config::{AdapterContext, CONFIG_VERSION, NomisConfig, RunningAdapter};
+pub use config::{CONFIG_VERSION, NomisConfig, RunningAdapter};
 pub use error::NomisError;
 pub use ingest::{UNPARSEABLE, offline_envelope};
 pub use listener::{ListenerState, MAX_BODY_BYTES, SNS_PATH, SNS_TYPE_HEADER, router};
@@ -41,3 +41,4 @@ pub use parse::{
 pub use population::{Expect, Expected, Population, PopulationError, Route, ScriptedNotification};
 pub use pusher::{PushOptions, PushOutcome, PushReport, Pusher};
 pub use synthetic::{Faults, RECENT_GAP, RECENT_WINDOW};
+pub use waymark_bus::AdapterContext;

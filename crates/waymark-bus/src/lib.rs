@@ -20,6 +20,7 @@
 //! This crate must never look inside a message body: bodies are opaque, sensitive bytes.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod adapter;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod health;
@@ -30,6 +31,7 @@ mod publisher;
 mod rabbit;
 mod sqlite;
 
+pub use adapter::AdapterContext;
 pub use health::{BusHealth, LinkState};
 pub use message::{
     DELIVERY_LIMIT_REASON, Delivery, DeliveryTag, Disposition, Message, Published, QueueDepth,

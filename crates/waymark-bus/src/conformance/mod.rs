@@ -5,7 +5,7 @@
 //! they can share one bus. The restart checks take an `open` function instead of a bus: each call
 //! must connect to the *same* durable bus again, as a new process would; dropping the returned
 //! bus without acking stands in for a crash. An implementation's tests call every check (see
-//! `tests/sqlite.rs` for the embedded bus).
+//! `tests/it/sqlite.rs` for the embedded bus).
 //!
 //! Timing: leases and retry delays are a few hundred milliseconds; "nothing arrives" is checked
 //! with short waits, "it arrives" with long ones that return as soon as the message does.

@@ -11,7 +11,7 @@
 //! waymark_store::store_conformance_tests!(fresh);
 //! ```
 //!
-//! `tests/conformance_sqlite.rs` runs the suite against [`SqliteStore`](crate::SqliteStore).
+//! `tests/it/conformance_sqlite.rs` runs the suite against [`SqliteStore`](crate::SqliteStore).
 
 mod apply;
 mod audit;

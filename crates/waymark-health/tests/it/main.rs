@@ -1,0 +1,3 @@
+//! All integration tests of this crate in one binary (one link, less disk and build time).
+
+mod board;

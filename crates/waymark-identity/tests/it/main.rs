@@ -1,0 +1,6 @@
+//! All integration tests of this crate in one binary (one link, less disk and build time).
+
+mod index;
+mod place;
+mod property;
+mod scoring;

@@ -1,0 +1,6 @@
+//! All integration tests of this crate in one binary (one link, less disk and build time).
+
+mod consent;
+mod map_refusal;
+mod record_identity;
+mod stages;

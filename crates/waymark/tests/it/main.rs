@@ -1,0 +1,13 @@
+//! All integration tests of this crate in one binary (one link, less disk and build time).
+
+mod backup;
+mod canary;
+mod cli;
+mod common;
+mod completeness;
+mod dashboard;
+mod mappings_cli;
+mod pathway;
+mod processes;
+mod redrive;
+mod restart;
