@@ -20,6 +20,12 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# The FHIR API's client tests run a real FHIR client library (fhirpy) and schemathesis.
+if ! python3 -c "import fhirpy" >/dev/null 2>&1 || ! command -v schemathesis >/dev/null 2>&1; then
+  echo "test.sh: installing fhirpy and schemathesis (for the FHIR API client tests)" >&2
+  python3 -m pip install -q fhirpy schemathesis
+fi
+
 # A CI run builds from clean: incremental artefacts would only cost disk (about 2 GB) and time.
 if [ -n "${CI:-}" ]; then
   export CARGO_INCREMENTAL=0

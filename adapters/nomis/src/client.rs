@@ -11,7 +11,7 @@ use reqwest::header::ACCEPT;
 use serde_json::Value;
 use waymark_core::{ErrorCode, Sensitive};
 
-use crate::{NomisError, parse::OffenderEvent};
+use crate::{NomisError, parse::OffenderEvent, telemetry::Telemetry};
 
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -65,6 +65,7 @@ pub struct PrisonApi {
     http: reqwest::Client,
     base: String,
     retry: RetryPolicy,
+    telemetry: Telemetry,
 }
 
 impl PrisonApi {
@@ -83,7 +84,13 @@ impl PrisonApi {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
             retry,
+            telemetry: Telemetry::default(),
         })
+    }
+
+    /// The counters this client and the endpoint using it move.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 
     /// Fetches the prisoner and alerts an event is about.
@@ -142,6 +149,7 @@ impl PrisonApi {
             match self.get_once(&url).await {
                 Err(err) if err.is_transient() && retried < self.retry.retries => {
                     tracing::debug!(code = err.code(), retry = retried + 1, "prison api retry");
+                    self.telemetry.retried();
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(MAX_BACKOFF);
                     retried += 1;

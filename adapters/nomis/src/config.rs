@@ -10,6 +10,7 @@ use crate::{
     NomisError,
     client::{PrisonApi, RetryPolicy},
     listener::{ListenerState, MAX_BODY_BYTES, SNS_PATH, router},
+    telemetry::Telemetry,
 };
 
 /// The config format version this build reads.
@@ -110,7 +111,9 @@ impl NomisConfig {
     /// Validates, binds the endpoint and starts serving until `cx.shutdown` turns `true`.
     pub async fn build(self, cx: AdapterContext) -> Result<RunningAdapter, NomisError> {
         self.validate()?;
-        let state = ListenerState::new(cx.publisher, self.prison_api()?, self.max_enrich_bytes);
+        let api = self.prison_api()?;
+        let telemetry = api.telemetry().clone();
+        let state = ListenerState::new(cx.publisher, api, self.max_enrich_bytes);
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(NomisError::Listen)?;
@@ -119,7 +122,11 @@ impl NomisConfig {
             .with_graceful_shutdown(AdapterContext::stopped(cx.shutdown));
         let join = tokio::spawn(async move { serve.await.map_err(NomisError::Serve) });
         tracing::info!(%local_addr, "nomis sns endpoint listening");
-        Ok(RunningAdapter { local_addr, join })
+        Ok(RunningAdapter {
+            local_addr,
+            join,
+            telemetry,
+        })
     }
 }
 
@@ -129,12 +136,18 @@ pub struct RunningAdapter {
     /// Where the SNS endpoint listens.
     pub local_addr: SocketAddr,
     join: JoinHandle<Result<(), NomisError>>,
+    telemetry: Telemetry,
 }
 
 impl RunningAdapter {
     /// The URL to subscribe to the SNS topic: `http://<local_addr>/sns`.
     pub fn endpoint(&self) -> String {
         format!("http://{}{SNS_PATH}", self.local_addr)
+    }
+
+    /// The adapter's counters.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 
     /// Waits until the adapter has stopped (after a shutdown signal, once in-flight deliveries

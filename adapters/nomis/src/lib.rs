@@ -41,4 +41,5 @@ pub use parse::{
 pub use population::{Expect, Expected, Population, PopulationError, Route, ScriptedNotification};
 pub use pusher::{PushOptions, PushOutcome, PushReport, Pusher};
 pub use synthetic::{Faults, RECENT_GAP, RECENT_WINDOW};
+pub use telemetry::{Telemetry, TelemetrySnapshot};
 pub use waymark_bus::AdapterContext;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::{
     Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, State},
+    extract::{DefaultBodyLimit, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode},
     routing::post,
 };
@@ -25,7 +25,7 @@ use waymark_core::{Envelope, ErrorCode};
 use crate::{
     client::PrisonApi,
     ingest::{context_error_code, envelope_for},
-    telemetry::{Confirmation, ConfirmationIgnored, EnvelopePublished, PublishFailed},
+    telemetry::{Confirmation, ConfirmationIgnored, EnvelopePublished, PublishFailed, Telemetry},
 };
 
 /// The path SNS delivers to.
@@ -41,15 +41,19 @@ pub struct ListenerState {
     publisher: Publisher,
     api: PrisonApi,
     enrich_limit: usize,
+    telemetry: Telemetry,
 }
 
 impl ListenerState {
     /// `enrich_limit`: bodies larger than this are published unenriched (`nomis.too-large`).
+    /// Counts into `api`'s [`Telemetry`].
     pub fn new(publisher: Publisher, api: PrisonApi, enrich_limit: usize) -> Self {
+        let telemetry = api.telemetry().clone();
         Self {
             publisher,
             api,
             enrich_limit,
+            telemetry,
         }
     }
 }
@@ -65,7 +69,7 @@ pub fn router(state: ListenerState) -> Router {
 async fn receive(
     State(state): State<Arc<ListenerState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> StatusCode {
     let sns_type = headers
         .get(SNS_TYPE_HEADER)
@@ -73,27 +77,39 @@ async fn receive(
         .unwrap_or("");
     if let Some(confirmation) = Confirmation::from_header(sns_type) {
         ConfirmationIgnored(confirmation).emit();
+        state.telemetry.confirmation();
         return StatusCode::OK;
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            state.telemetry.rejected();
+            return rejection.status();
+        }
+    };
+    state.telemetry.received();
     let envelope = envelope_for(&state.api, state.enrich_limit, body.to_vec(), Utc::now()).await;
-    publish(&state.publisher, &envelope).await
+    publish(&state.publisher, &state.telemetry, &envelope).await
 }
 
 /// Publishes and turns the outcome into the ack (or not) SNS sees.
-async fn publish(publisher: &Publisher, envelope: &Envelope) -> StatusCode {
+async fn publish(publisher: &Publisher, telemetry: &Telemetry, envelope: &Envelope) -> StatusCode {
     let message = Message::new(envelope.id.clone(), envelope.to_bytes())
         .with_header("source", "nomis")
         .with_header("message-type", envelope.message_type.as_str())
         .with_header("content-type", envelope.content_type.as_str());
     match publisher.publish(message).await {
         Ok(published) => {
+            let duplicate = published == Published::Duplicate;
+            let error_code = context_error_code(envelope);
             EnvelopePublished {
                 id: &envelope.id,
                 message_type: &envelope.message_type,
-                duplicate: published == Published::Duplicate,
-                error_code: context_error_code(envelope),
+                duplicate,
+                error_code,
             }
             .emit();
+            telemetry.confirmed(duplicate, error_code.is_some(), lag_ms(envelope));
             StatusCode::OK
         }
         Err(err) => {
@@ -102,10 +118,19 @@ async fn publish(publisher: &Publisher, envelope: &Envelope) -> StatusCode {
                 code: err.code(),
             }
             .emit();
-            match err {
-                BusError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                _ => StatusCode::SERVICE_UNAVAILABLE,
+            if let BusError::TooLarge { .. } = err {
+                telemetry.rejected();
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                telemetry.unacked();
+                StatusCode::SERVICE_UNAVAILABLE
             }
         }
     }
+}
+
+/// Milliseconds from the event's time to its receipt (0 when the event claims a later time).
+fn lag_ms(envelope: &Envelope) -> Option<u64> {
+    let lag = envelope.received_at - envelope.event_time?;
+    Some(u64::try_from(lag.num_milliseconds()).unwrap_or(0))
 }

@@ -33,9 +33,6 @@ const MALE: &[&str] = &[
 const FEMALE: &[&str] = &[
     "SARAH", "EMMA", "LAURA", "CHLOE", "JADE", "AMY", "KELLY", "LEANNE",
 ];
-const SURNAMES: &[&str] = &[
-    "SMITH", "JONES", "TAYLOR", "BROWN", "WILSON", "EVANS", "THOMAS", "ROBERTS", "WALKER",
-];
 /// Moorland, Leeds, Birmingham, Wandsworth, Pentonville.
 const PRISONS: &[&str] = &["MDI", "LEI", "BMI", "WWI", "PVI"];
 /// `SHFCRT` appears in the real samples; the others are plausible court codes of that shape.
@@ -115,9 +112,9 @@ impl Clock {
 struct Person {
     number: String,
     booking: u64,
-    first: &'static str,
-    middle: &'static str,
-    last: &'static str,
+    first: String,
+    middle: String,
+    last: String,
     dob: NaiveDate,
     male: bool,
 }
@@ -160,8 +157,16 @@ fn generate(seed: u64, people: usize, clock: Clock) -> (Population, Option<Drawn
     let mut rng = SplitMix64::new(seed);
     let mut population = Population::new();
     let mut events = Vec::new();
-    for index in 0..people {
-        let person = person(&mut rng, index);
+    // The same people as every other source's mock: `waymark-synth` from the same seed, each as
+    // NOMIS records them (its observation, with the mess: a misspelt name, an alias as the name).
+    let shared = waymark_synth::Population::generate(seed, people);
+    let mess = waymark_synth::Mess::default();
+    for (index, one) in shared.people().iter().enumerate() {
+        let seen = shared
+            .observations_of(one.id(), &mess)
+            .into_iter()
+            .find(|o| o.source() == waymark_core::SourceSystem::Nomis);
+        let person = person(&mut rng, index, one, seen.as_ref());
         events.extend(journey(&mut rng, &mut population, &person, clock));
     }
     // Sorted by the drawn time: `clock` keeps order, and ties it may create stay as drawn.
@@ -187,27 +192,60 @@ fn expect_of(label: &str) -> Expect {
     }
 }
 
-fn person(rng: &mut SplitMix64, index: usize) -> Person {
-    // Letters Y and Z are kept for the fault prisoners, so a generated number never clashes.
-    let prefix = char::from(b'A' + u8::try_from(index / 10_000 % 24).unwrap_or(0));
-    let number = format!(
-        "{prefix}{:04}{}{}",
-        index % 10_000,
-        rng.letter(),
-        rng.letter()
+/// The prisoner NOMIS holds for `shared`: its NOMIS record (`seen`) where the synthetic
+/// population gives one, the person as they are otherwise.
+fn person(
+    rng: &mut SplitMix64,
+    index: usize,
+    shared: &waymark_synth::Person,
+    seen: Option<&waymark_synth::Observation>,
+) -> Person {
+    let name = seen.and_then(|o| o.names().first());
+    let given: Vec<String> = name.map_or_else(
+        || {
+            shared
+                .given_names()
+                .iter()
+                .map(|g| (*g).to_owned())
+                .collect()
+        },
+        |n| n.given.clone(),
     );
-    let male = rng.chance(85);
-    let days = i64::try_from(rng.below(16_000)).unwrap_or(0);
-    let dob = NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or_default() + Duration::days(days);
+    let male = seen
+        .and_then(waymark_synth::Observation::sex)
+        .unwrap_or(shared.sex())
+        == waymark_synth::Sex::Male;
+    let middle = given
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| rng.pick(if male { MALE } else { FEMALE }).to_owned());
     Person {
-        number,
+        // NOMIS is where prison numbers come from: always the person's own, valid one.
+        number: prison_number(index, shared),
         booking: 2_000_000 + index as u64,
-        first: rng.pick(if male { MALE } else { FEMALE }),
-        middle: rng.pick(if male { MALE } else { FEMALE }),
-        last: rng.pick(SURNAMES),
-        dob,
+        first: given
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "Unknown".to_owned()),
+        middle,
+        last: name.map_or_else(|| shared.family_name().into_owned(), |n| n.family.clone()),
+        dob: seen.map_or_else(
+            || shared.birth_date(),
+            waymark_synth::Observation::birth_date,
+        ),
         male,
     }
+}
+
+/// The person's prison number; one shaped like the fault prisoners' (`Y…`, `Z…`) is moved to
+/// another letter so it never clashes with them.
+fn prison_number(index: usize, shared: &waymark_synth::Person) -> String {
+    let number = shared.prison_number();
+    if number.starts_with(['Y', 'Z']) {
+        let prefix = char::from(b'A' + u8::try_from(index % 24).unwrap_or(0));
+        return format!("{prefix}{}", number.get(1..).unwrap_or_default());
+    }
+    number
 }
 
 /// Adds the person's routes and returns their notifications as (drawn time, label, body); the

@@ -1,8 +1,103 @@
-//! The adapter's telemetry events. Every log line the adapter writes goes through one `emit()`
-//! here, so what may be logged is visible in one place: message ids, event types (already checked
-//! to be plain tokens), error codes and sizes; never payloads, names or identifiers.
+//! The adapter's telemetry: counters anyone holding a [`Telemetry`] can read, and every log line
+//! the adapter writes, each through one `emit()` here so what may be logged is visible in one
+//! place: message ids, event types (already checked to be plain tokens), error codes and sizes;
+//! never payloads, names or identifiers.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use waymark_core::MessageId;
+
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        #[derive(Debug, Default)]
+        struct Counters { $($name: AtomicU64,)* }
+
+        /// The counters at one moment.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct TelemetrySnapshot { $($(#[$doc])* pub $name: u64,)* }
+
+        impl Counters {
+            fn snapshot(&self) -> TelemetrySnapshot {
+                TelemetrySnapshot { $($name: self.$name.load(Ordering::Acquire),)* }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Notification deliveries read (within the body limit; confirmations not included).
+    received,
+    /// Envelopes the bus confirmed as new (each answered 2xx).
+    published,
+    /// Envelopes the bus confirmed as already held (a redelivery: same id; answered 2xx).
+    duplicates,
+    /// Of those confirmed (new or already held), envelopes carrying `context.error`.
+    flawed,
+    /// Deliveries answered 413, which SNS sees: a body over 16 MiB, or an envelope the bus
+    /// refused as too large. Nothing is published.
+    rejected,
+    /// Deliveries answered 503 because the bus failed the publish (SNS delivers them again).
+    unacked,
+    /// Prison API requests retried (5xx, 429, timeouts, refused connections).
+    retried,
+    /// SNS subscription or unsubscription confirmations answered without publishing.
+    confirmations,
+    /// Gauge: milliseconds between the last confirmed event's time and its receipt.
+    lag_ms,
+}
+
+/// The adapter's counters, shared by the endpoint and its Prison API client.
+#[derive(Clone, Debug, Default)]
+pub struct Telemetry(Arc<Counters>);
+
+impl Telemetry {
+    /// The counters now.
+    pub fn snapshot(&self) -> TelemetrySnapshot {
+        self.0.snapshot()
+    }
+
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn received(&self) {
+        Self::add(&self.0.received);
+    }
+
+    /// A publish the bus confirmed; `lag_ms` when the event has a time.
+    pub(crate) fn confirmed(&self, duplicate: bool, flawed: bool, lag_ms: Option<u64>) {
+        Self::add(if duplicate {
+            &self.0.duplicates
+        } else {
+            &self.0.published
+        });
+        if flawed {
+            Self::add(&self.0.flawed);
+        }
+        if let Some(lag) = lag_ms {
+            self.0.lag_ms.store(lag, Ordering::Release);
+        }
+    }
+
+    pub(crate) fn rejected(&self) {
+        Self::add(&self.0.rejected);
+    }
+
+    pub(crate) fn unacked(&self) {
+        Self::add(&self.0.unacked);
+    }
+
+    pub(crate) fn retried(&self) {
+        Self::add(&self.0.retried);
+    }
+
+    pub(crate) fn confirmation(&self) {
+        Self::add(&self.0.confirmations);
+    }
+}
 
 /// An SNS subscription-lifecycle message that needs no action from the adapter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

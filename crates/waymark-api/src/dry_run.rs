@@ -13,12 +13,11 @@
 //! - 503 OperationOutcome: the mapping runner is unavailable (stuck runs; restart the process)
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::{Query, State, rejection::QueryRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::post,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -26,11 +25,11 @@ use waymark_core::{Envelope, ErrorCode, IssueType, SourceSystem};
 use waymark_fhir::{Issue, OperationOutcome};
 use waymark_mapping::{MappingError, MappingInput};
 
-use crate::ApiState;
+use crate::{ApiState, routes::Routes};
 
 /// The dry-run route.
-pub(crate) fn routes() -> Router<ApiState> {
-    Router::new().route("/admin/mappings/dry-run", post(dry_run))
+pub(crate) fn routes() -> Routes {
+    Routes::new().post("/admin/mappings/dry-run", dry_run)
 }
 
 #[derive(Deserialize)]

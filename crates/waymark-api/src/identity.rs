@@ -13,11 +13,10 @@
 //! Who decided (`by`) moves to the authenticated principal when authentication lands.
 
 use axum::{
-    Json, Router,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    Json,
+    extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use chrono::Utc;
 use serde::Deserialize;
@@ -26,20 +25,17 @@ use waymark_core::IssueType;
 use waymark_fhir::{Issue, OperationOutcome};
 use waymark_pipeline::{Decider, IdentityDesk};
 
-use crate::{ApiState, outcome, store_error};
+use crate::{ApiState, outcome, routes::Routes, store_error};
 
 /// The identity routes, merged into [`crate::router`].
-pub(crate) fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/admin/identity/reviews", get(reviews))
-        .route("/admin/identity/reviews/{id}", get(review))
-        .route("/admin/identity/reviews/{id}/decision", post(decide))
-        .route("/admin/identity/merge", post(merge))
-        .route(
-            "/admin/identity/persons/{id}/merges/{event}/undo",
-            post(unmerge),
-        )
-        .route("/admin/identity/persons/{id}/history", get(history))
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/admin/identity/reviews", reviews)
+        .get("/admin/identity/reviews/{id}", review)
+        .post("/admin/identity/reviews/{id}/decision", decide)
+        .post("/admin/identity/merge", merge)
+        .post("/admin/identity/persons/{id}/merges/{event}/undo", unmerge)
+        .get("/admin/identity/persons/{id}/history", history)
 }
 
 #[derive(Deserialize)]
@@ -48,7 +44,13 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
-async fn reviews(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Response {
+async fn reviews(
+    State(state): State<ApiState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return bad_request("the query must be `open=true|false&limit=N`");
+    };
     let limit = q.limit.unwrap_or(100).min(1_000);
     match state.store.reviews(q.open.unwrap_or(true), limit).await {
         Ok(items) => Json(json!({ "reviews": items })).into_response(),

@@ -1,20 +1,29 @@
-//! The HTTP API of a hub process. In this version: liveness and readiness (`/health`), the
-//! quarantine for integration engineers (`/admin/quarantine`: list, one entry, re-drive; reasons
-//! only, never content — see [`redrive`]) and the FHIR `CapabilityStatement`
-//! (`/fhir/metadata`), and feed health ([`health_routes`]: `/dashboard`, `/metrics`). The FHIR
-//! API, authentication and audit grow here (issue 10).
+//! The HTTP API of a hub process: the FHIR pull API ([`fhir`]: Patient search, `$summary`,
+//! `$everything`, Consent, AuditEvent, and the `CapabilityStatement` at `/fhir/metadata`
+//! generated from the same route table), the admin routes for integration engineers (the
+//! quarantine — reasons only, never content, see [`redrive`] — the mapping dry run and the
+//! identity review queue), liveness (`/health`), and feed health ([`health_routes`]:
+//! `/dashboard`, `/metrics`).
 //!
-//! Every error is a FHIR `OperationOutcome`; errors become responses only in this crate. Must
-//! never return stored content without the policy engine (there is no such route yet).
+//! Every `/fhir/**` route but `/fhir/metadata` and every `/admin/**` route is authenticated
+//! ([`auth::protect`]) and audited ([`audit::audit_layer`], outside the authentication, so
+//! refusals are audited too); `/health`, `/fhir/metadata` and the OpenAPI document
+//! (`/openapi.json`, [`openapi`], generated from the same route tables) are open.
+//!
+//! Every error is a FHIR `OperationOutcome`; errors become responses only in this crate. Stored
+//! content leaves only through the policy engine (`Policy::release_summary`).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod audit;
 pub mod auth;
 mod dashboard;
 mod dry_run;
+pub mod fhir;
 mod identity;
 mod metrics;
+pub mod openapi;
 mod quarantine;
+mod routes;
 
 pub use auth::{Authenticated, Authenticator, Principal};
 pub use dashboard::{SharedHealth, health_routes};
@@ -27,16 +36,20 @@ use axum::{
     Json, Router,
     extract::State,
     http::StatusCode,
+    middleware::from_fn_with_state,
     response::{IntoResponse, Response},
-    routing::get,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use waymark_bus::Bus;
 use waymark_core::ErrorCode;
+use waymark_delivery::Subscription;
 use waymark_fhir::OperationOutcome;
 use waymark_mapping::MappingSet;
+use waymark_policy::Policy;
 use waymark_profile::Validator;
-use waymark_store::{Store, StoreError};
+use waymark_store::{AuditLog, Store, StoreError};
+
+use crate::routes::Routes;
 
 /// What the handlers share: the hub process's parts.
 #[derive(Clone)]
@@ -49,19 +62,59 @@ pub struct ApiState {
     pub mappings: Arc<MappingSet>,
     /// The profile validator.
     pub validator: Arc<Validator>,
+    /// Authenticates every protected request.
+    pub auth: Arc<Authenticator>,
+    /// The audit trail every protected request is appended to before its response leaves.
+    pub audit: Arc<dyn AuditLog>,
+    /// The role policy every read is released through.
+    pub policy: Arc<Policy>,
+    /// The hub's subscriptions (a Consent change notifies the person's past recipients).
+    pub subscriptions: Arc<Vec<Subscription>>,
 }
 
-/// The API's routes, for `axum::serve` or for tests with `oneshot`. Each resource's routes live
-/// in a module of their own and are merged here.
+/// The API's routes, for `axum::serve` (with `into_make_service_with_connect_info`, so the
+/// client's address reaches the allow-lists and the audit trail) or for tests with `oneshot`.
+/// Each resource's routes live in a module of their own and are merged here: the FHIR routes
+/// and the admin routes (integration engineers only) behind authentication, inside the audit
+/// layer; `/health` and `/fhir/metadata` open.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .merge(dry_run::routes())
-        .merge(identity::routes())
-        .merge(quarantine::routes())
-        .route("/fhir/metadata", get(metadata))
+    let admin = admin_routes()
+        .into_router()
+        .route_layer(axum::middleware::from_fn(fhir::access::admin_only));
+    let protected = auth::protect(
+        fhir::routes().into_router().merge(admin),
+        state.auth.clone(),
+    )
+    .layer(from_fn_with_state(state.audit.clone(), audit::audit_layer));
+    open_routes()
+        .into_router()
+        .merge(protected)
         .fallback(not_found)
         .with_state(state)
+}
+
+/// Every `(method, path)` that [`router`] serves (axum path syntax), as its route tables add
+/// them; the OpenAPI document ([`openapi::document`]) lists exactly these.
+pub fn routed() -> Vec<(&'static str, &'static str)> {
+    let mut all = open_routes().table().to_vec();
+    all.extend_from_slice(fhir::routes().table());
+    all.extend_from_slice(admin_routes().table());
+    all
+}
+
+/// `/health`, `/fhir/metadata` and the OpenAPI document: no token.
+fn open_routes() -> Routes {
+    Routes::new()
+        .get("/health", health)
+        .get("/fhir/metadata", metadata)
+        .get(openapi::PATH, openapi_document)
+}
+
+/// The admin routes (integration engineers only).
+fn admin_routes() -> Routes {
+    dry_run::routes()
+        .merge(identity::routes())
+        .merge(quarantine::routes())
 }
 
 async fn health(State(state): State<ApiState>) -> Response {
@@ -71,17 +124,19 @@ async fn health(State(state): State<ApiState>) -> Response {
     }
 }
 
-async fn metadata() -> Json<Value> {
-    Json(json!({
-        "resourceType": "CapabilityStatement",
-        "status": "draft",
-        "date": "2026-11-21",
-        "kind": "instance",
-        "software": { "name": "Waymark", "version": env!("CARGO_PKG_VERSION") },
-        "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json"],
-        "rest": [{ "mode": "server" }],
-    }))
+async fn metadata() -> Response {
+    fhir::json_response(StatusCode::OK, &fhir::capability_statement())
+}
+
+async fn openapi_document() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| openapi::document().to_string());
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        body.clone(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {

@@ -10,11 +10,10 @@
 //! [`redrive`] is also what `waymark replay` runs against a stopped hub's files.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, Query, State, rejection::QueryRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -26,7 +25,7 @@ use waymark_pipeline::{INGEST, Refusal};
 use waymark_profile::Validator;
 use waymark_store::{Quarantined, Resolution, Store, StoreError};
 
-use crate::{ApiState, outcome, store_error};
+use crate::{ApiState, outcome, routes::Routes, store_error};
 
 /// The stage whose quarantine entries a re-drive takes (the map stage's refusals: mapping
 /// errors and profile failures, fixed by a new mapping or profile version).
@@ -36,11 +35,11 @@ pub const REDRIVE_STAGE: &str = "map";
 const PAGE: u32 = 100;
 
 /// The quarantine routes, merged into [`crate::router`].
-pub(crate) fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/admin/quarantine", get(list))
-        .route("/admin/quarantine/redrive", post(redrive_route))
-        .route("/admin/quarantine/{id}", get(entry))
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/admin/quarantine", list)
+        .post("/admin/quarantine/redrive", redrive_route)
+        .get("/admin/quarantine/{id}", entry)
 }
 
 /// What a re-drive did (or, with `dry_run`, would do), entry by entry, in quarantine order.

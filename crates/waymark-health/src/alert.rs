@@ -29,7 +29,8 @@ pub enum AlertState {
 pub struct Alert {
     /// Stable code, e.g. `ops.feed-quiet` (see [`crate::codes`]).
     pub code: &'static str,
-    /// What it is about: a source code or a subscription id (never a person).
+    /// What it is about: a source code, a subscription id, or a caller's `role/organisation`
+    /// (never a person).
     pub subject: String,
     /// How bad (of the new state, for a raise; of the old one, for a clear).
     pub severity: Severity,

@@ -36,6 +36,7 @@ pub struct HealthBoard {
     pub(crate) conditions: BTreeMap<(&'static str, String), crate::Severity>,
     pub(crate) peaks: BTreeMap<(String, String), f64>,
     pub(crate) alerts: VecDeque<Alert>,
+    pub(crate) break_glass: BTreeMap<String, crate::break_glass::Uses>,
 }
 
 impl HealthBoard {
@@ -54,6 +55,7 @@ impl HealthBoard {
             conditions: BTreeMap::new(),
             peaks: BTreeMap::new(),
             alerts: VecDeque::new(),
+            break_glass: BTreeMap::new(),
         };
         let sources: Vec<String> = board
             .config
@@ -149,6 +151,9 @@ impl HealthBoard {
             }
             Observation::DeadLettered { subscription } => {
                 self.sub(&subscription).outcome(Outcome::DeadLettered, now);
+            }
+            Observation::BreakGlass { role, organisation } => {
+                self.break_glass_used(&role, &organisation, now);
             }
         }
     }

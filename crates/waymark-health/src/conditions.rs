@@ -15,12 +15,14 @@ impl HealthBoard {
         self.judge_feeds(now, &mut judged);
         self.judge_completeness(&mut judged);
         self.judge_subscriptions(&mut judged);
-        judged
+        let mut alerts: Vec<Alert> = judged
             .into_iter()
             .filter_map(|(code, subject, level, detail)| {
                 self.transition(code, subject, level, detail, now)
             })
-            .collect()
+            .collect();
+        alerts.extend(self.judge_break_glass(now));
+        alerts
     }
 
     fn judge_feeds(&self, now: DateTime<Utc>, out: &mut Vec<Judged>) {
@@ -124,9 +126,14 @@ impl HealthBoard {
             at,
             detail,
         };
-        self.alerts.push_front(alert.clone());
-        self.alerts.truncate(self.config.alerts_kept.max(1));
+        self.keep(alert.clone());
         Some(alert)
+    }
+
+    /// Keeps `alert` for the dashboard (newest first, at most `alerts_kept`).
+    pub(crate) fn keep(&mut self, alert: Alert) {
+        self.alerts.push_front(alert);
+        self.alerts.truncate(self.config.alerts_kept.max(1));
     }
 }
 

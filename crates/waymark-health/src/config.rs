@@ -51,6 +51,9 @@ pub struct HealthConfig {
     pub delivery_success_min: f64,
     /// Alerts kept for display.
     pub alerts_kept: usize,
+    /// Break-glass reads are counted over this many seconds; `privacy.break-glass` clears when
+    /// a role and organisation has used none for that long.
+    pub break_glass_window_secs: u64,
 }
 
 impl Default for HealthConfig {
@@ -75,6 +78,7 @@ impl Default for HealthConfig {
             delivery_window: 20,
             delivery_success_min: 0.8,
             alerts_kept: 200,
+            break_glass_window_secs: 24 * 60 * 60,
         }
     }
 }

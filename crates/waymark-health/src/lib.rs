@@ -15,6 +15,7 @@
 
 mod alert;
 mod board;
+mod break_glass;
 mod conditions;
 mod config;
 mod feed;
@@ -44,4 +45,7 @@ pub mod codes {
     pub const QUARANTINE_RATE: &str = "ops.quarantine-rate";
     /// A dataset item's completeness fell well below its best.
     pub const COMPLETENESS_DROP: &str = "ops.completeness-drop";
+    /// A record was served under break-glass: for the privacy officer (role, organisation and
+    /// count only).
+    pub const BREAK_GLASS: &str = "privacy.break-glass";
 }

@@ -73,4 +73,12 @@ pub enum Observation {
         /// Subscription id.
         subscription: String,
     },
+    /// A person's record was served under break-glass (the API's `$summary` / `$everything`).
+    /// Who asked, by role and organisation; never the person or the stated reason.
+    BreakGlass {
+        /// The caller's role code.
+        role: String,
+        /// The caller's organisation (e.g. an ODS code).
+        organisation: String,
+    },
 }

@@ -3,7 +3,8 @@
 //! ```json
 //! { "envelope": { "id": "...", "source": "nomis", "messageType": "...",
 //!                 "eventTime": "...Z" | null, "receivedAt": "...Z" },
-//!   "message":  <the envelope payload parsed as JSON>,
+//!   "message":  <the envelope payload parsed as JSON; an HL7 v2 payload
+//!                (`x-application/hl7-v2+er7`) as the tree of `crate::hl7`>,
 //!   "context":  <envelope.context> }
 //! ```
 
@@ -76,7 +77,12 @@ impl MappingInput {
                 limit: MAX_PAYLOAD_BYTES,
             });
         }
-        let message: Value =
+        let message = if envelope.content_type == crate::er7::HL7_CONTENT_TYPE {
+            crate::er7::to_tree(payload).map_err(|e| MappingError::NotJson {
+                message_id: envelope.id.clone(),
+                reason: format!("HL7 v2: {e}"),
+            })?
+        } else {
             serde_json::from_slice(payload).map_err(|e| MappingError::NotJson {
                 message_id: envelope.id.clone(),
                 reason: format!(
@@ -85,7 +91,8 @@ impl MappingInput {
                     e.line(),
                     e.column()
                 ),
-            })?;
+            })?
+        };
         Ok(Self {
             envelope: EnvelopeMeta {
                 id: envelope.id.clone(),

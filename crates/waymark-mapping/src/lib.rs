@@ -103,6 +103,7 @@
 
 mod convert;
 pub mod diff;
+pub mod er7;
 mod error;
 pub mod fixtures;
 mod header;

@@ -383,7 +383,12 @@ mod tests {
 
     #[test]
     fn a_panic_is_an_abort_not_a_crash() {
-        let sandbox = Sandbox::new(quick());
+        // Not `quick()`: the panic hook prints a symbolised backtrace first, which on a loaded
+        // machine can take longer than 100 ms, and that would read as a timeout.
+        let sandbox = Sandbox::new(Limits {
+            timeout: Duration::from_secs(30),
+            ..quick()
+        });
         let result: Result<(), _> = sandbox.run(|_| panic!("boom"));
         assert_eq!(result, Err(Abort::Panicked));
         assert_eq!(sandbox.abandoned(), 0);

@@ -26,6 +26,7 @@ mod recipient;
 mod redact;
 mod release;
 mod release_alerts;
+mod release_summary;
 
 pub use alerts::{DerivedAlert, DerivedAlerts};
 pub use consent::{Consent, ConsentDecision, ConsentError, ConsentSet};

@@ -82,6 +82,11 @@ impl Releasable {
         self.manifest.privacy_officer_alert
     }
 
+    /// The bundle, for the release functions of this crate to finish.
+    pub(crate) fn bundle_mut(&mut self) -> &mut Value {
+        &mut self.bundle
+    }
+
     /// The data classes of the released resources.
     pub fn released_classes(&self) -> BTreeSet<DataClass> {
         self.manifest

@@ -65,6 +65,20 @@ async fn insert(conn: &mut SqliteConnection, c: &NewConsent) -> Result<PathwayEv
     Ok(event)
 }
 
+/// The persons holding a Consent with this id, by person id.
+pub(crate) async fn holders(
+    pool: &SqlitePool,
+    consent_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT person_id FROM consent WHERE consent_id = ? ORDER BY person_id",
+    )
+    .bind(consent_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
 pub(crate) async fn current(
     pool: &SqlitePool,
     person_id: &str,

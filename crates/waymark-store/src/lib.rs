@@ -176,6 +176,10 @@ pub trait Store: Send + Sync + 'static {
     /// notice goes to.
     async fn past_recipients(&self, person_id: &str) -> Result<Vec<String>, StoreError>;
 
+    /// The persons holding a Consent with id `consent_id` (distinct, by person id): how the
+    /// API reads a Consent by its id alone.
+    async fn consent_holders(&self, consent_id: &str) -> Result<Vec<String>, StoreError>;
+
     /// The canonical bundle most recently recorded for the person (patient data), if any.
     async fn latest_bundle(
         &self,

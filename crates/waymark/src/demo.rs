@@ -1,8 +1,10 @@
-//! `waymark demo`: the embedded hub, a mock NOMIS with a synthetic population (and a few bad
-//! messages), and two mock receiving systems, running the pathway end to end.
+//! `waymark demo`: the embedded hub, the five source systems' mocks (NOMIS, Athena, ExceliCare,
+//! the SCR and SystmOne) each with its adapter, synthetic people (and a few bad messages), and
+//! two mock receiving systems, running the pathway end to end.
 
 use std::{
     path::PathBuf,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -11,6 +13,8 @@ use chrono::Utc;
 use clap::Args;
 use tokio::sync::mpsc;
 use waymark_adapter_nomis::{Faults, MockNomis, Population, PushOptions};
+use waymark_bus::Bus;
+use waymark_core::SourceSystem;
 use waymark_delivery::{DeliveryEvent, mock::MockReceiver};
 use waymark_pipeline::{PipelineEvent, Telemetry};
 use waymark_store::Store;
@@ -18,19 +22,24 @@ use waymark_store::Store;
 use crate::embedded::{EmbeddedHub, EmbeddedOptions, demo_subscriptions};
 
 mod report;
+mod sources;
 
-use report::{Tally, print_delivery, print_pipeline};
+use report::{Tally, print_delivery, print_pipeline, print_reconciliation};
+use sources::OtherSources;
 
-/// Run the whole hub on this machine with a mock NOMIS and mock receiving systems.
+/// Run the whole hub on this machine with the five source systems' mocks and two mock receiving
+/// systems.
 ///
-/// Prints one line per event as it moves through the hub, then the counts. Without --once it
-/// keeps serving (API on 127.0.0.1:PORT) until Ctrl-C.
+/// Prints one line per event as it moves through the hub, then the counts, and per source what
+/// its adapter published against what was mapped and quarantined. Without --once it keeps
+/// serving (API on 127.0.0.1:PORT) until Ctrl-C.
 ///
 /// Example: waymark demo --once --people 20
 #[derive(Args, Clone, Debug)]
 pub struct DemoArgs {
-    /// Run the pathway once and exit: 0 when every good event was delivered to every subscriber
-    /// and every bad message is in quarantine, 1 otherwise.
+    /// Run the pathway once and exit: 0 when every good NOMIS event was delivered to every
+    /// subscriber, every bad message is in quarantine, and for every source what its adapter
+    /// published was mapped or quarantined; 1 otherwise.
     #[arg(long)]
     pub once: bool,
     /// People in the synthetic population.
@@ -44,9 +53,15 @@ pub struct DemoArgs {
     /// read as minutes and days rather than years.
     #[arg(long)]
     pub historic: bool,
-    /// Leave out the deliberately bad messages (malformed, unknown prisoner, Prison API 500, 3 MB).
+    /// Leave out the deliberately bad messages (NOMIS: malformed, unknown prisoner, Prison API
+    /// 500, 3 MB; Athena: malformed, duplicate and out-of-order events; ExceliCare: truncated
+    /// frames, wrong versions, missing MSH fields and more).
     #[arg(long)]
     pub no_bad: bool,
+    /// A population written by `waymark synth`: its seed and size are used (instead of --seed
+    /// and --people), after checking this build serves exactly the files it holds.
+    #[arg(long)]
+    pub population: Option<PathBuf>,
     /// Folder for the hub's files (default: a fresh temporary folder).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -82,7 +97,15 @@ pub fn run(args: DemoArgs) -> u8 {
     }
 }
 
-async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
+async fn demo(mut args: DemoArgs) -> anyhow::Result<u8> {
+    if let Some(dir) = &args.population {
+        let (seed, people) = crate::synth_cmd::verify(dir)?;
+        println!(
+            "waymark demo: population {} (seed {seed}, {people} people)",
+            dir.display()
+        );
+        (args.seed, args.people) = (seed, people);
+    }
     let temp = tempfile::tempdir()?;
     let data_dir = args
         .data_dir
@@ -124,29 +147,42 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let tally = Tally::default();
     let printer = tokio::spawn(print_events(pipeline_rx, delivery_rx, tally.clone()));
     let started = Instant::now();
+    let bus: Arc<dyn Bus> = hub.bus.clone();
+    let others =
+        OtherSources::start(bus, &opts.data_dir, args.seed, args.people, !args.no_bad).await?;
+    println!("  mock Athena, ExceliCare, SCR and SystmOne: the same seed, their own records");
     let pushed = nomis
         .push_to(&hub.nomis_endpoint(), PushOptions::default())
         .await;
     let want_delivered = expected.changes * 2;
+    let published = || {
+        let mut all = vec![(SourceSystem::Nomis, pushed.acknowledged as u64)];
+        all.extend(others.progress().map(|p| (p.source, p.published)));
+        all
+    };
     let done = wait_until(args.timeout, || async {
         let quarantined = hub.store.counts().await.map(|c| c.quarantined).unwrap_or(0);
+        let nomis_done = tally.of_source(SourceSystem::Nomis);
+        let sources_done = others.progress().iter().all(|p| {
+            let (mapped, quarantined) = tally.of_source(p.source);
+            p.finished && mapped + quarantined == p.published
+        }) && nomis_done.0 + nomis_done.1 == pushed.acknowledged as u64;
         healthcare.unique_ids().len() + probation.unique_ids().len() >= want_delivered
             && quarantined as usize >= expected.bad
+            && sources_done
+            && tally.settled()
     })
     .await;
     let elapsed = started.elapsed();
     let counts = hub.store.counts().await?;
-    tally.print_summary(
-        pushed.acknowledged,
-        counts,
-        [&healthcare, &probation],
-        elapsed,
-    );
+    let all_published = published().iter().map(|(_, n)| *n as usize).sum();
+    tally.print_summary(all_published, counts, [&healthcare, &probation], elapsed);
+    let reconciled = print_reconciliation(&tally, &published());
     let leaks = report::clinical_leaks(&probation);
     if leaks > 0 {
         println!("  FAIL: the probation subscriber received {leaks} clinical resources");
     }
-    let ok = done && leaks == 0 && pushed.failed == 0;
+    let ok = done && reconciled && leaks == 0 && pushed.failed == 0;
     if !args.once {
         println!(
             "serving until Ctrl-C (API http://{0}/health, feed health http://{0}/dashboard)",
@@ -154,6 +190,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         );
         tokio::signal::ctrl_c().await?;
     }
+    others.stop().await;
     hub.stop().await;
     nomis.stop().await;
     printer.abort();

@@ -95,11 +95,16 @@ impl EmbeddedHub {
         let store = Arc::new(SqliteStore::open(&opts.data_dir.join("store.db")).await?);
         let mappings = Arc::new(MappingSet::load(&opts.mappings_dir)?);
         let validator = Arc::new(Validator::r4()?);
+        let policy = Arc::new(Policy::builtin()?);
         let api_state = waymark_api::ApiState {
             store: store.clone(),
             bus: bus.clone(),
             mappings: mappings.clone(),
             validator: validator.clone(),
+            auth: Arc::new(authenticator(&opts.data_dir).await?),
+            audit: store.clone(),
+            policy: policy.clone(),
+            subscriptions: Arc::new(subscriptions.clone()),
         };
         let tap = HealthTap::attach(
             board,
@@ -113,7 +118,7 @@ impl EmbeddedHub {
             store: store.clone(),
             mappings,
             validator,
-            policy: Arc::new(Policy::builtin()?),
+            policy,
             topics: Arc::new(waymark_record::Topics::builtin()?),
             subscriptions,
             hook: RestHook::new(&RestHookConfig::default())?,
@@ -122,8 +127,10 @@ impl EmbeddedHub {
         };
         let hub = Hub::start(parts).await?;
         let (adapter_stop, adapter) = start_nomis(bus.clone(), &opts.prison_api_url).await?;
-        let app =
-            waymark_api::router(api_state).merge(waymark_api::health_routes(tap.board.clone()));
+        let app = waymark_api::router(api_state)
+            // Break-glass reads raise the privacy officer's alert on this board.
+            .layer(axum::Extension(tap.board.clone()))
+            .merge(waymark_api::health_routes(tap.board.clone()));
         let (api_addr, api) = start_api(app, opts.api_port).await?;
         Ok(Self {
             health: tap.board.clone(),
@@ -184,11 +191,24 @@ async fn start_nomis(
     Ok((stop, adapter))
 }
 
+/// The auth config file of an embedded hub, if its data folder holds one; without it the hub
+/// trusts the development issuer of the data folder (`waymark token --data-dir DIR`).
+pub const AUTH_CONFIG_FILE: &str = "auth.json";
+
+async fn authenticator(data_dir: &std::path::Path) -> anyhow::Result<waymark_api::Authenticator> {
+    let config = data_dir.join(AUTH_CONFIG_FILE);
+    let config = config.exists().then_some(config);
+    waymark_api::auth::hub_authenticator(config.as_deref(), data_dir)
+        .await
+        .context("loading the API's authentication")
+}
+
 async fn start_api(app: axum::Router, port: u16) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .with_context(|| format!("binding the API to 127.0.0.1:{port}"))?;
     let addr = listener.local_addr()?;
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "the API stopped");

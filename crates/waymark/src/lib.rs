@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod commands;
+pub mod config_cmd;
 pub mod demo;
 pub mod embedded;
 mod exit;
@@ -16,5 +17,6 @@ mod paths;
 pub mod replay;
 pub mod run_cmd;
 mod sources;
+pub mod synth_cmd;
 
 pub use paths::mappings_dir;

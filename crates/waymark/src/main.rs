@@ -35,6 +35,8 @@ enum Command {
     Restore(commands::backup_cmd::RestoreArgs),
     Audit(commands::audit_cmd::AuditArgs),
     Run(waymark::run_cmd::RunArgs),
+    Config(waymark::config_cmd::ConfigArgs),
+    Synth(waymark::synth_cmd::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,8 @@ fn main() -> ExitCode {
         Command::Restore(args) => commands::backup_cmd::run_restore(&args),
         Command::Audit(args) => commands::audit_cmd::run(&args),
         Command::Run(args) => waymark::run_cmd::run(args),
+        Command::Config(args) => waymark::config_cmd::run(&args),
+        Command::Synth(args) => waymark::synth_cmd::run(&args),
     };
     ExitCode::from(code)
 }

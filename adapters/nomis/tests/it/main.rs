@@ -2,6 +2,7 @@
 
 mod canary;
 mod common;
+mod conformance;
 mod faults;
 mod real_samples;
 mod synthetic;

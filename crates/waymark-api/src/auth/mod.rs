@@ -26,6 +26,7 @@ mod clock;
 mod config;
 pub mod dev;
 mod error;
+mod hub;
 mod jwks;
 mod keys;
 mod lockout;
@@ -44,6 +45,7 @@ pub use config::{
     KeyConfig, LockoutConfig, Mode, OrganisationConfig, RateLimitConfig, RoleCode, SelectedRole,
 };
 pub use error::{AuthError, ConfigError};
+pub use hub::{HubAuthError, REVOCATIONS_FILE, hub_authenticator};
 pub use jsonwebtoken::Algorithm;
 pub use middleware::{Authenticated, client_address, protect, require_auth};
 pub use mtls::PeerCertificate;

@@ -7,12 +7,14 @@ use axum::{body::Body, http::Request};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use waymark_api::{ApiState, router};
+use waymark_api::ApiState;
 use waymark_bus::SqliteBus;
 use waymark_core::{Envelope, NewEnvelope};
 use waymark_mapping::{MappingInput, MappingSet};
 use waymark_profile::Validator;
 use waymark_store::SqliteStore;
+
+use crate::support::{Dev, signed_in, state};
 
 fn mappings_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mappings")
@@ -25,6 +27,7 @@ fn fixture(case: &str) -> Value {
 
 struct Hub {
     state: ApiState,
+    dev: Dev,
     _dir: tempfile::TempDir,
 }
 
@@ -32,13 +35,19 @@ async fn hub_with(mappings: MappingSet) -> Hub {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
     let bus = SqliteBus::open(&dir.path().join("b.db")).await.unwrap();
-    let state = ApiState {
-        store: Arc::new(store),
-        bus: Arc::new(bus),
-        mappings: Arc::new(mappings),
-        validator: Arc::new(Validator::r4().unwrap()),
-    };
-    Hub { state, _dir: dir }
+    let dev = Dev::new();
+    let state = state(
+        Arc::new(store),
+        Arc::new(bus),
+        Arc::new(mappings),
+        Arc::new(Validator::r4().unwrap()),
+        &dev,
+    );
+    Hub {
+        state,
+        dev,
+        _dir: dir,
+    }
 }
 
 async fn hub() -> Hub {
@@ -50,7 +59,8 @@ async fn post(hub: &Hub, query: &str, body: &[u8]) -> (u16, Value) {
         .header("content-type", "application/json")
         .body(Body::from(body.to_vec()))
         .unwrap();
-    let resp = router(hub.state.clone()).oneshot(request).await.unwrap();
+    let app = signed_in(hub.state.clone(), hub.dev.engineer());
+    let resp = app.oneshot(request).await.unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     (

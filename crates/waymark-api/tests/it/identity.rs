@@ -2,22 +2,21 @@
 //! stage's decision, decided by a human as the same person (a merge), then undone; every answer
 //! free of demographics and identifiers.
 
-use std::{path::Path, sync::Arc};
+use std::sync::Arc;
 
 use axum::{Router, body::Body, http::Request};
 use chrono::Utc;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use waymark_api::{ApiState, router};
 use waymark_bus::SqliteBus;
 use waymark_core::{MessageId, Sensitive, SourceSystem};
-use waymark_mapping::MappingSet;
-use waymark_profile::Validator;
 use waymark_store::{
     ApplyOutcome, NewReview, PersonChoice, RecordChange, ReviewCandidate, SqliteStore, Store,
     StrongId,
 };
+
+use crate::support::{Dev, repo_parts, signed_in, state};
 
 const PRISON: &str = "https://fhir.waymark.org.uk/Id/nomis-prison-number";
 const CANARY_ID: &str = "Z9876XY";
@@ -32,13 +31,12 @@ async fn hub() -> Hub {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("s.db")).await.unwrap());
     let bus = Arc::new(SqliteBus::open(&dir.path().join("b.db")).await.unwrap());
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let app = router(ApiState {
-        store: store.clone(),
-        bus,
-        mappings: Arc::new(MappingSet::load(&repo.join("mappings")).unwrap()),
-        validator: Arc::new(Validator::r4().unwrap()),
-    });
+    let (mappings, validator) = repo_parts();
+    let dev = Dev::new();
+    let app = signed_in(
+        state(store.clone(), bus, mappings, validator, &dev),
+        dev.engineer(),
+    );
     Hub {
         _dir: dir,
         store,

@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use waymark_api::{ApiState, REDRIVE_STAGE, redrive, router};
+use waymark_api::{REDRIVE_STAGE, redrive};
 use waymark_bus::{
     Bus, BusError, Delivery, Disposition, Message, Published, QueueDepth, QueueSpec, SqliteBus,
 };
@@ -22,6 +22,8 @@ use waymark_pipeline::INGEST;
 use waymark_profile::Validator;
 use waymark_store::{QuarantineEntry, SqliteStore, Store};
 
+use crate::support::{Dev, signed_in, state};
+
 const CANARY: &str = "CANARY-5521-not-an-envelope";
 
 struct Hub {
@@ -30,6 +32,7 @@ struct Hub {
     bus: Arc<SqliteBus>,
     mappings: Arc<MappingSet>,
     validator: Arc<Validator>,
+    dev: Dev,
 }
 
 impl Hub {
@@ -43,16 +46,24 @@ impl Hub {
             bus,
             mappings: Arc::new(MappingSet::load(&repo().join("mappings")).unwrap()),
             validator: Arc::new(Validator::r4().unwrap()),
+            dev: Dev::new(),
         }
     }
 
     fn app(&self) -> Router {
-        router(ApiState {
-            store: self.store.clone(),
-            bus: self.bus.clone(),
-            mappings: self.mappings.clone(),
-            validator: self.validator.clone(),
-        })
+        self.app_on(self.bus.clone())
+    }
+
+    /// The API over `bus`, signed in as an integration engineer.
+    fn app_on(&self, bus: Arc<dyn Bus>) -> Router {
+        let state = state(
+            self.store.clone(),
+            bus,
+            self.mappings.clone(),
+            self.validator.clone(),
+            &self.dev,
+        );
+        signed_in(state, self.dev.engineer())
     }
 
     /// Keeps `original` as the map stage would have after a mapping refused it.
@@ -400,12 +411,7 @@ async fn an_entry_is_resolved_only_after_its_publish_returned() {
     );
 
     // Through the API, the same failure is a 503 OperationOutcome.
-    let app = router(ApiState {
-        store: hub.store.clone(),
-        bus: Arc::new(DownBus(hub.bus.clone())),
-        mappings: hub.mappings.clone(),
-        validator: hub.validator.clone(),
-    });
+    let app = hub.app_on(Arc::new(DownBus(hub.bus.clone())));
     let request = Request::post("/admin/quarantine/redrive")
         .body(Body::empty())
         .unwrap();

@@ -380,7 +380,21 @@ fn mapping_set_is_shareable_and_lists_its_mappings() {
     let set = real_set();
     send_sync(&set);
     let ids: Vec<&str> = set.headers().map(|h| h.id.as_str()).collect();
-    assert_eq!(ids, ["nomis/prison-movement", "nomis/prisoner-alert"]);
+    // By source (SourceSystem's order), then by file name.
+    assert_eq!(
+        ids,
+        [
+            "athena/custody-event",
+            "excelicare/adt-registration",
+            "excelicare/oru-assessment",
+            "excelicare/ras-medication",
+            "excelicare/ref-liaison-diversion",
+            "systmone/structured-record",
+            "nomis/prison-movement",
+            "nomis/prisoner-alert",
+            "scr/gp-summary",
+        ]
+    );
     let h = set
         .mapping_for(SourceSystem::Nomis, "OFFENDER-UPDATED")
         .unwrap();

@@ -3,4 +3,5 @@
 mod common;
 mod consent;
 mod property;
+mod property_pull;
 mod release;

@@ -22,7 +22,8 @@ fn consent(person: &str, id: &str, secs: i64) -> NewConsent {
 
 /// Put raises `consent.changed` (`consent/<person>/<id>/v<n>`); `consents` reads the current
 /// version of each; a withdrawal is a new `inactive` version (in the JSON too) whose event a
-/// repeated withdrawal returns unchanged; an unknown consent gives `None`.
+/// repeated withdrawal returns unchanged; an unknown consent gives `None`; `consent_holders`
+/// names every person holding a Consent id.
 pub async fn consents_put_current_withdraw(store: Arc<dyn Store>) {
     let given = must(
         store.put_consent(consent("p1", "c1", 0)).await,
@@ -74,6 +75,12 @@ pub async fn consents_put_current_withdraw(store: Arc<dyn Store>) {
         must(store.consents("p2").await, "consents")[0].status,
         "active"
     );
+    assert_eq!(
+        must(store.consent_holders("c1").await, "holders"),
+        ["p1", "p2"],
+        "a Consent id is found whoever holds it"
+    );
+    assert!(must(store.consent_holders("c9").await, "holders of none").is_empty());
 }
 
 /// Two racing withdrawals of each of several consents write one version each, and both get

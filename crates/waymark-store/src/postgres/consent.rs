@@ -58,6 +58,18 @@ async fn insert(conn: &mut PgConnection, c: &NewConsent) -> Result<PathwayEvent,
     Ok(event)
 }
 
+/// The persons holding a Consent with this id, by person id.
+pub(crate) async fn holders(pool: &PgPool, consent_id: &str) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT person_id FROM consent WHERE consent_id = $1 ORDER BY person_id",
+    )
+    .bind(consent_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.iter().map(|r| get(r, 0)).collect()
+}
+
 pub(crate) async fn current(
     pool: &PgPool,
     person_id: &str,

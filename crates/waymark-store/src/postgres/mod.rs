@@ -204,6 +204,10 @@ impl Store for PgStore {
         consent::past_recipients(&self.pool, person_id).await
     }
 
+    async fn consent_holders(&self, consent_id: &str) -> Result<Vec<String>, StoreError> {
+        consent::holders(&self.pool, consent_id).await
+    }
+
     async fn latest_bundle(
         &self,
         person_id: &str,

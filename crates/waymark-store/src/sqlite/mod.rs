@@ -154,6 +154,10 @@ impl Store for SqliteStore {
         crate::consent::past_recipients(&self.pool, person_id).await
     }
 
+    async fn consent_holders(&self, consent_id: &str) -> Result<Vec<String>, StoreError> {
+        crate::consent::holders(&self.pool, consent_id).await
+    }
+
     async fn latest_bundle(
         &self,
         person_id: &str,

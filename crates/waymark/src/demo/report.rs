@@ -1,11 +1,13 @@
 //! What the demo prints: one line per event, and the summary.
 
 use std::{
+    collections::BTreeMap,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
 use chrono::Utc;
+use waymark_core::SourceSystem;
 use waymark_delivery::{DeliveryEvent, mock::MockReceiver};
 use waymark_pipeline::PipelineEvent;
 use waymark_store::Counts;
@@ -16,6 +18,9 @@ pub struct Tally(Arc<Mutex<Totals>>);
 
 #[derive(Default)]
 struct Totals {
+    /// Per source: (mapped, quarantined); a quarantined envelope that could not be read has no
+    /// source and is counted under none.
+    by_source: BTreeMap<SourceSystem, (u64, u64)>,
     mapped: usize,
     quarantined: usize,
     recorded: usize,
@@ -34,8 +39,18 @@ impl Tally {
     /// Counts a stage event.
     pub fn count_pipeline(&self, event: &PipelineEvent) {
         self.with(|t| match event {
-            PipelineEvent::Mapped { .. } => t.mapped += 1,
-            PipelineEvent::Quarantined { .. } => t.quarantined += 1,
+            PipelineEvent::Mapped { source, .. } => {
+                t.mapped += 1;
+                t.by_source.entry(*source).or_default().0 += 1;
+            }
+            PipelineEvent::Quarantined { source, stage, .. } => {
+                t.quarantined += 1;
+                // What the map stage refused is what was not mapped; a later stage's refusal
+                // is of a message already counted as mapped.
+                if let (Some(source), &"map") = (source, stage) {
+                    t.by_source.entry(*source).or_default().1 += 1;
+                }
+            }
             PipelineEvent::Recorded { .. } => t.recorded += 1,
             PipelineEvent::Released { withheld, .. } => {
                 t.released += 1;
@@ -43,6 +58,25 @@ impl Tally {
             }
             PipelineEvent::NotReleased { .. } | PipelineEvent::BreakGlass { .. } => {}
         });
+    }
+
+    /// A source's (mapped, quarantined) so far.
+    pub fn of_source(&self, source: SourceSystem) -> (u64, u64) {
+        self.with(|t| t.by_source.get(&source).copied().unwrap_or_default())
+    }
+
+    /// Whether everything mapped was recorded (or refused later) and everything released was
+    /// delivered (or dead-lettered): the hub has nothing in hand.
+    pub fn settled(&self) -> bool {
+        self.with(|t| {
+            let later_refusals = t.quarantined.saturating_sub(
+                t.by_source
+                    .values()
+                    .map(|(_, q)| *q as usize)
+                    .sum::<usize>(),
+            );
+            t.recorded + later_refusals >= t.mapped && t.delivered + t.dead >= t.released
+        })
     }
 
     /// Counts a delivery event.
@@ -88,6 +122,23 @@ impl Tally {
             );
         });
     }
+}
+
+/// The reconciliation, a line per source: what each adapter published, and what the map stage
+/// made of it. `true` when every source published and every published message was mapped or
+/// quarantined.
+pub fn print_reconciliation(tally: &Tally, published: &[(SourceSystem, u64)]) -> bool {
+    println!("  source      published   mapped  quarantined");
+    let mut all = true;
+    for (source, sent) in published {
+        let (mapped, quarantined) = tally.of_source(*source);
+        let ok = *sent > 0 && mapped + quarantined == *sent;
+        all &= ok;
+        let mark = if ok { "" } else { "  MISMATCH" };
+        let name = source.as_str();
+        println!("  {name:<11} {sent:>9} {mapped:>8} {quarantined:>12}{mark}");
+    }
+    all
 }
 
 /// One line for a stage event.

@@ -17,7 +17,7 @@ use waymark_policy::Policy;
 use waymark_profile::Validator;
 use waymark_store::Store;
 
-use super::{Counts, RunArgs, RunStage, Shard, counts};
+use super::{Counts, RunSettings as RunArgs, RunStage, Shard, counts, health};
 
 /// Why `waymark run` ended badly.
 pub(super) enum RunError {
@@ -44,8 +44,10 @@ pub(super) async fn run(args: RunArgs) -> Result<(), RunError> {
     let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
     let counts = Arc::new(Counts::default());
     let tally = counts::tally(Arc::clone(&counts), pipeline_rx, delivery_rx);
+    let policy = load_policy(args.policy.as_deref()).map_err(RunError::Setup)?;
     let wiring = Wiring {
         bus,
+        policy,
         store,
         subscriptions,
         telemetry,
@@ -100,7 +102,7 @@ fn name(stage: RunStage) -> &'static str {
 
 /// Reads and validates the subscription file: a JSON array of version-1 subscriptions with
 /// distinct ids. No file: no subscriptions.
-fn load_subscriptions(path: Option<&Path>) -> anyhow::Result<Vec<Subscription>> {
+pub(crate) fn load_subscriptions(path: Option<&Path>) -> anyhow::Result<Vec<Subscription>> {
     let Some(path) = path else {
         return Ok(Vec::new());
     };
@@ -119,9 +121,26 @@ fn load_subscriptions(path: Option<&Path>) -> anyhow::Result<Vec<Subscription>> 
     Ok(subs)
 }
 
+/// The role policy: the file given (`hub.policy`), with the built-in derived alerts, or the
+/// built-in policy.
+fn load_policy(path: Option<&Path>) -> anyhow::Result<Arc<Policy>> {
+    let Some(path) = path else {
+        return Ok(Arc::new(
+            Policy::builtin().context("loading the role policy")?,
+        ));
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the role policy {}", path.display()))?;
+    let alerts = waymark_policy::DerivedAlerts::builtin().context("loading the derived alerts")?;
+    let policy =
+        Policy::from_json(&text).with_context(|| format!("the role policy {}", path.display()))?;
+    Ok(Arc::new(policy.with_derived_alerts(alerts)))
+}
+
 /// What the stages are started with.
 struct Wiring {
     bus: Arc<dyn Bus>,
+    policy: Arc<Policy>,
     store: Arc<dyn Store>,
     subscriptions: Vec<Subscription>,
     telemetry: Telemetry,
@@ -133,6 +152,7 @@ struct Running {
     adapter: Option<(watch::Sender<bool>, RunningAdapter)>,
     hubs: Vec<Hub>,
     api: Option<JoinHandle<()>>,
+    health: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -148,6 +168,9 @@ impl Running {
         }
         if let Some(api) = self.api {
             api.abort();
+        }
+        if let Some(health) = self.health {
+            health.abort();
         }
     }
 }
@@ -166,21 +189,53 @@ async fn start(
         adapter: None,
         hubs: Vec::new(),
         api: None,
+        health: None,
     };
+    if let Some(port) = args.health_port {
+        let (bus, store) = (Arc::clone(&wiring.bus), Arc::clone(&wiring.store));
+        running.health = Some(health::serve(args.listen, port, bus, store).await?);
+    }
     running.hubs = start_hubs(args, stages, &wiring, &mappings, &validator).await?;
     if stages.contains(&RunStage::Ingest) {
         running.adapter = Some(start_ingest(args, Arc::clone(&wiring.bus)).await?);
     }
     if stages.contains(&RunStage::Api) {
-        let state = waymark_api::ApiState {
-            store: Arc::clone(&wiring.store),
-            bus: Arc::clone(&wiring.bus),
-            mappings,
-            validator,
-        };
+        let state = api_state(args, &wiring, mappings, validator).await?;
         running.api = Some(start_api(waymark_api::router(state), args).await?);
     }
     Ok(running)
+}
+
+/// The API's parts: authentication from `--auth` / `WAYMARK_AUTH_CONFIG` (a JSON auth config file) or,
+/// without it, the development issuer kept in `WAYMARK_DATA_DIR` (default `hub-data`, as for
+/// `waymark token`); the audit log in the store; the built-in role policy.
+async fn api_state(
+    args: &RunArgs,
+    wiring: &Wiring,
+    mappings: Arc<MappingSet>,
+    validator: Arc<Validator>,
+) -> anyhow::Result<waymark_api::ApiState> {
+    let config = args.auth.clone();
+    let data_dir = std::env::var_os("WAYMARK_DATA_DIR").map_or_else(
+        || std::path::PathBuf::from("hub-data"),
+        std::path::PathBuf::from,
+    );
+    let auth = waymark_api::auth::hub_authenticator(config.as_deref(), &data_dir)
+        .await
+        .context("loading the API's authentication")?;
+    let audit = waymark_store::open_audit(&args.store)
+        .await
+        .context("opening the audit log")?;
+    Ok(waymark_api::ApiState {
+        store: Arc::clone(&wiring.store),
+        bus: Arc::clone(&wiring.bus),
+        mappings,
+        validator,
+        auth: Arc::new(auth),
+        audit,
+        policy: Arc::clone(&wiring.policy),
+        subscriptions: Arc::new(wiring.subscriptions.clone()),
+    })
 }
 
 /// One hub for map / record / release (with every subscription: release fans out to all), one
@@ -249,7 +304,7 @@ fn parts(
         store: Arc::clone(&wiring.store),
         mappings: Arc::clone(mappings),
         validator: Arc::clone(validator),
-        policy: Arc::new(Policy::builtin().context("loading the role policy")?),
+        policy: Arc::clone(&wiring.policy),
         topics: Arc::new(waymark_record::Topics::builtin().context("loading the topics")?),
         subscriptions,
         hook: RestHook::new(&RestHookConfig::default()).context("the webhook client")?,
@@ -289,6 +344,7 @@ async fn start_api(app: axum::Router, args: &RunArgs) -> anyhow::Result<JoinHand
         .await
         .with_context(|| format!("binding the API to {}:{}", args.listen, args.port))?;
     eprintln!("waymark run: api on http://{}", listener.local_addr()?);
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     Ok(tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(error = %error, "the API stopped");

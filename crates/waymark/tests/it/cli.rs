@@ -112,7 +112,7 @@ fn map_with_context_maps_a_real_notification() {
 fn every_command_has_help_with_an_example() {
     for cmd in [
         "demo", "run", "map", "validate", "redact", "replay", "mappings", "backup", "restore",
-        "token", "audit",
+        "token", "audit", "config", "synth",
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_waymark"))
             .args([cmd, "--help"])

@@ -19,6 +19,12 @@ use waymark_bus::{
 };
 use waymark_core::{Envelope, MessageId};
 
+pub mod capture;
+pub mod gate;
+pub mod inputs;
+pub mod process;
+pub mod rig;
+
 pub const QUEUE: &str = "waymark.ingest";
 pub const RETRIES: u32 = 2;
 

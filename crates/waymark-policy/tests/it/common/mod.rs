@@ -1,5 +1,7 @@
 //! Shared test helpers: canonical bundles built by hand and validated, a deterministic PRNG,
-//! the dataset.md §2 table written out independently of the policy file, and the checker.
+//! random people and Consents ([`people`]), the dataset.md §2–§3 oracle written out
+//! independently of the policy file ([`oracle`]), the checkers, and deliberately weakened
+//! policies ([`weaken`]).
 #![allow(dead_code)]
 
 use std::{collections::BTreeSet, sync::OnceLock};
@@ -8,6 +10,14 @@ use serde_json::{Value, json};
 use waymark_core::{CONFIDENTIALITY_SYSTEM, DATA_CLASS_SYSTEM, DataClass, Role};
 use waymark_policy::{Policy, PolicyError, Recipient, Releasable};
 use waymark_profile::{CanonicalBundle, Validator};
+
+mod oracle;
+mod people;
+mod weaken;
+
+pub use oracle::*;
+pub use people::*;
+pub use weaken::*;
 
 /// The resource types the builder can make, each minimal and valid R4.
 pub const TYPES: &[&str] = &[
@@ -131,57 +141,6 @@ pub fn recipient(role: Role, registered: bool) -> Recipient {
         role,
         registered,
         purpose: "direct-care".to_owned(),
-    }
-}
-
-/// dataset.md §2, written out here independently of `role-policy.json`, so a careless edit of
-/// the policy file is caught by tests rather than agreed with.
-pub fn expected(role: Role, registered: bool, consented_gp: bool) -> BTreeSet<DataClass> {
-    use DataClass::*;
-    let custody = [
-        Identity,
-        Contact,
-        Safeguarding,
-        PhysicalSummary,
-        MhSummary,
-        RiskSelf,
-        Substance,
-        RiskOthers,
-        Agencies,
-        Detention,
-    ];
-    let set = |c: &[DataClass]| c.iter().copied().collect::<BTreeSet<_>>();
-    match role {
-        Role::CustodyOfficer | Role::PrisonOfficer => set(&custody),
-        Role::CustodyHealthcare | Role::PrisonHealthcare => set(DataClass::ALL),
-        Role::LiaisonDiversion if registered => set(DataClass::ALL),
-        Role::LiaisonDiversion => set(&custody),
-        Role::Probation => set(&[
-            Identity,
-            Contact,
-            Safeguarding,
-            RiskSelf,
-            RiskOthers,
-            Agencies,
-            Detention,
-        ]),
-        Role::Gp => {
-            let mut s = set(&[
-                Identity,
-                IdentityClinical,
-                PhysicalSummary,
-                PhysicalClinical,
-                MhSummary,
-                MhClinical,
-                Medication,
-                Substance,
-            ]);
-            if consented_gp {
-                s.extend([Detention, RiskOthers]);
-            }
-            s
-        }
-        Role::PrivacyOfficer | Role::Commissioner | Role::IntegrationEngineer => BTreeSet::new(),
     }
 }
 

@@ -148,10 +148,44 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A development bearer token that a hub on `data_dir` trusts: what `waymark token --data-dir
+/// DIR --role ROLE --org ORG [--registered]` prints (the embedded hub trusts the development
+/// issuer of its data folder unless the folder holds an `auth.json`).
+pub fn dev_token(data_dir: &Path, role: waymark_core::Role, registered: bool, org: &str) -> String {
+    use waymark_api::auth::dev::{DevIssuer, DevToken};
+    let token = DevToken {
+        subject: format!("test-{}", role.code()),
+        role,
+        registered,
+        organisation: org.to_owned(),
+        ttl_secs: 600,
+    };
+    DevIssuer::load_or_create(data_dir)
+        .unwrap()
+        .issue(&token, chrono::Utc::now().timestamp())
+        .unwrap()
+}
+
+/// The integration engineer's token for a hub on `data_dir` (the admin routes' role).
+pub fn admin_token(data_dir: &Path) -> String {
+    dev_token(
+        data_dir,
+        waymark_core::Role::IntegrationEngineer,
+        false,
+        "waymark-ops",
+    )
+}
+
 /// A plain HTTP/1.1 GET; returns the status and the body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_get_as(addr, path, None).await
+}
+
+/// A plain HTTP/1.1 GET with a bearer token (for the `/fhir/**` and `/admin/**` routes).
+pub async fn http_get_as(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();

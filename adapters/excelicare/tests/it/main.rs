@@ -1,0 +1,7 @@
+//! The adapter's integration tests, in one binary.
+
+mod common;
+mod conformance;
+mod framing;
+mod logs;
+mod mappings;
