@@ -29,6 +29,7 @@ mod fields;
 mod garble;
 mod ids;
 mod mess;
+mod mock_rng;
 mod names;
 mod observation;
 mod person;
@@ -40,6 +41,7 @@ mod tables;
 
 pub use fhir::{NOMIS_BOOKING_ID_SYSTEM, local_id_system};
 pub use mess::{Mess, MessKind, SourceProfile};
+pub use mock_rng::MockRng;
 pub use observation::{NameUse, Observation, ObservationRef, ObservedName};
 pub use person::{Person, PersonId, Sex, Tie};
 pub use population::{Population, Relations};
