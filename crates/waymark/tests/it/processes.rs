@@ -173,10 +173,14 @@ async fn stages_as_processes_share_the_work_and_process_nothing_twice() {
         2 * n,
         "each delivered once"
     );
+    // Arrival order across map processes can turn news into history (fewer notifications), and
+    // with the shared synthetic people (twins, shared surnames) the identity decisions that order
+    // drives can split or join a record now and then (a few more or fewer): within 10 % under,
+    // 2 % over.
+    let changes = expected.changes as u64;
     assert!(
-        n <= expected.changes as u64 && n * 10 >= expected.changes as u64 * 9,
-        "{n} notifications per subscriber; {} when every message arrives in event order",
-        expected.changes
+        n * 100 <= changes * 102 && n * 10 >= changes * 9,
+        "{n} notifications per subscriber; {changes} when every message arrives in event order"
     );
     assert!(
         healthcare.duplicates().is_empty(),
