@@ -1,5 +1,5 @@
 //! The store: persons and their identity links, the longitudinal record with provenance, the
-//! quarantine, pathway events and per-subscription event numbers.
+//! quarantine, pathway events, subscriptions and per-subscription event numbers.
 //!
 //! [`Store`] is the one trait; [`SqliteStore`] is the embedded implementation (PostgreSQL comes
 //! with its own implementation of the same trait). Every write is keyed by a stable id, so
@@ -25,8 +25,8 @@ mod sqlite;
 pub use audit::{AuditLog, AuditQuery, open_audit, verify_log};
 pub use consent::CONSENT_CHANGED;
 pub use model::{
-    Counts, NewConsent, NewRecord, PathwayEvent, QuarantineEntry, QuarantineSummary, Quarantined,
-    RecordOutcome, Resolution, StoredConsent, StrongId,
+    Counts, NewConsent, NewRecord, NumberedEvent, PathwayEvent, QuarantineEntry, QuarantineSummary,
+    Quarantined, RecordOutcome, Resolution, StoredConsent, StoredSubscription, StrongId,
 };
 pub use open::open;
 pub use person::{
@@ -53,8 +53,10 @@ pub enum StoreError {
     /// Two strong identifiers in one record point at two different persons.
     #[error("record `{0}` links identifiers that belong to two different persons")]
     ConflictingIdentity(MessageId),
-    /// The person's record changed since the caller read it: re-read and retry.
-    #[error("the record of person `{0}` changed since it was read")]
+    /// The person's record (or the subscription) named changed since the caller read it:
+    /// re-read and retry. For a subscription, also: created when it exists, or changed when it
+    /// does not.
+    #[error("`{0}` changed since it was read")]
     VersionConflict(String),
     /// No such person.
     #[error("person `{0}` is not known")]
@@ -250,4 +252,49 @@ pub trait Store: Send + Sync + 'static {
     /// The person's identity history, oldest first (by time, then as written), including that
     /// of persons merged into it (through chains) while they are merged. Empty when unknown.
     async fn identity_history(&self, person_id: &str) -> Result<Vec<IdentityEvent>, StoreError>;
+
+    // ---- subscriptions (issue 9) ---------------------------------------------------------
+
+    /// Stores subscription `id`: `body` (a `waymark_delivery::Subscription` as JSON, opaque
+    /// here, holding the secret) and `status`, atomically checking `expected_version`: `None`
+    /// writes whatever is stored (create or replace); `Some(0)` creates, and is a
+    /// [`StoreError::VersionConflict`] when `id` exists; `Some(v)` replaces version `v`, and is a
+    /// `VersionConflict` when `id` is at another version or does not exist. Returns the new
+    /// version (1 on create, one more per change).
+    async fn put_subscription(
+        &self,
+        id: &str,
+        body: &str,
+        status: &str,
+        expected_version: Option<u64>,
+    ) -> Result<u64, StoreError>;
+
+    /// Subscription `id`, if it exists.
+    async fn subscription(&self, id: &str) -> Result<Option<StoredSubscription>, StoreError>;
+
+    /// Every subscription, by id (deleted ones are gone).
+    async fn subscriptions(&self) -> Result<Vec<StoredSubscription>, StoreError>;
+
+    /// Deletes subscription `id`; false when it did not exist. Its event numbers are kept, so a
+    /// subscription re-created under the same id goes on numbering where it stopped.
+    async fn delete_subscription(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Sets the status of subscription `id` (one more version, whatever the status was); false
+    /// when it does not exist.
+    async fn set_subscription_status(&self, id: &str, status: &str) -> Result<bool, StoreError>;
+
+    /// The events numbered for subscription `id` (by [`Store::event_number`]) with numbers
+    /// `since..=until`, ascending, at most `limit`; each with its pathway event. The numbers
+    /// outlive the subscription (they are answered after a delete too).
+    async fn subscription_events(
+        &self,
+        id: &str,
+        since: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<Vec<NumberedEvent>, StoreError>;
+
+    /// The highest event number given for subscription `id` (`eventsSinceSubscriptionStart`),
+    /// 0 when none.
+    async fn events_since_start(&self, id: &str) -> Result<u64, StoreError>;
 }

@@ -169,3 +169,30 @@ pub struct StoredConsent {
     /// When this version was recorded (RFC 3339).
     pub recorded_at: String,
 }
+
+/// A subscription as stored (see [`Store::put_subscription`](crate::Store::put_subscription)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSubscription {
+    /// The subscription id (`Subscription.id`).
+    pub id: String,
+    /// The JSON of a `waymark_delivery::Subscription`, opaque to the store. It holds the signing
+    /// secret: never log it.
+    pub body: Sensitive<String>,
+    /// The Backport status (`requested | active | error | off`). Changed on its own by
+    /// [`Store::set_subscription_status`](crate::Store::set_subscription_status), so it wins
+    /// over any status inside `body`.
+    pub status: String,
+    /// 1 on create, one more per change.
+    pub version: u64,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A pathway event with its number for one subscription (gap detection, `$events`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NumberedEvent {
+    /// The subscription's number of the event (1, 2, …, never reused).
+    pub number: u64,
+    /// The event.
+    pub event: PathwayEvent,
+}

@@ -24,6 +24,8 @@ mod quarantine;
 mod record;
 mod review;
 mod search;
+mod subscription_events;
+mod subscriptions;
 mod unmerge;
 
 pub use apply::{
@@ -54,6 +56,13 @@ pub use record::{
 };
 pub use review::{apply_opens_a_review, reviews_are_decided_once};
 pub use search::{candidates_by_blocking_key, find_by_identifiers_names_active_persons};
+pub use subscription_events::{
+    subscription_events_page_by_number, subscription_numbers_outlive_delete,
+};
+pub use subscriptions::{
+    subscription_status_and_delete, subscription_updates_race_to_one_version,
+    subscriptions_create_read_update_with_versions,
+};
 pub use unmerge::{unmerge_refusals, unmerge_restores_exactly};
 
 /// One `#[tokio::test]` per conformance check. `$fresh` is an `async fn() -> (G, Arc<dyn
@@ -112,6 +121,11 @@ macro_rules! store_conformance_tests {
             identity_history_includes_merged_persons,
             unmerge_restores_exactly,
             unmerge_refusals,
+            subscriptions_create_read_update_with_versions,
+            subscription_status_and_delete,
+            subscription_updates_race_to_one_version,
+            subscription_events_page_by_number,
+            subscription_numbers_outlive_delete,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {

@@ -18,6 +18,8 @@ mod merge;
 mod quarantine;
 mod record;
 mod review;
+mod schema;
+mod subscription;
 mod support;
 
 use std::{str::FromStr, time::Duration};
@@ -32,10 +34,12 @@ use waymark_core::{MessageId, Sensitive};
 
 use crate::{
     ApplyOutcome, Candidate, Counts, IdentifierLink, IdentityEvent, MergeRequest, NewConsent,
-    NewRecord, PathwayEvent, PersonInfo, QuarantineEntry, QuarantineSummary, Quarantined,
-    RecordChange, RecordOutcome, Resolution, Review, ReviewDecision, Store, StoreError,
-    StoredConsent, StoredEntry, StoredRecord, StrongId, UnmergeRequest,
+    NewRecord, NumberedEvent, PathwayEvent, PersonInfo, QuarantineEntry, QuarantineSummary,
+    Quarantined, RecordChange, RecordOutcome, Resolution, Review, ReviewDecision, Store,
+    StoreError, StoredConsent, StoredEntry, StoredRecord, StoredSubscription, StrongId,
+    UnmergeRequest,
 };
+use schema::{check_migrated, migrator};
 use support::db;
 pub(crate) use support::db as db_error;
 
@@ -108,37 +112,6 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// The PostgreSQL migrations, embedded.
-fn migrator() -> sqlx::migrate::Migrator {
-    sqlx::migrate!("./migrations_pg")
-}
-
-/// Refuses a database whose schema lacks one of this build's migrations.
-async fn check_migrated(pool: &PgPool) -> Result<(), StoreError> {
-    let not_up_to_date = || {
-        StoreError::Backend(
-            "the PostgreSQL schema is not up to date: run the migrations as the owner role"
-                .to_owned(),
-        )
-    };
-    let has_table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
-        .await
-        .map_err(db)?;
-    if !has_table {
-        return Err(not_up_to_date());
-    }
-    let applied: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(pool)
-            .await
-            .map_err(db)?;
-    if migrator().iter().any(|m| !applied.contains(&m.version)) {
-        return Err(not_up_to_date());
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -272,5 +245,45 @@ impl Store for PgStore {
 
     async fn identity_history(&self, person_id: &str) -> Result<Vec<IdentityEvent>, StoreError> {
         history::history(&self.pool, person_id).await
+    }
+
+    async fn put_subscription(
+        &self,
+        id: &str,
+        body: &str,
+        status: &str,
+        expected_version: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        subscription::put(&self.pool, id, body, status, expected_version).await
+    }
+
+    async fn subscription(&self, id: &str) -> Result<Option<StoredSubscription>, StoreError> {
+        subscription::one(&self.pool, id).await
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<StoredSubscription>, StoreError> {
+        subscription::all(&self.pool).await
+    }
+
+    async fn delete_subscription(&self, id: &str) -> Result<bool, StoreError> {
+        subscription::delete(&self.pool, id).await
+    }
+
+    async fn set_subscription_status(&self, id: &str, status: &str) -> Result<bool, StoreError> {
+        subscription::set_status(&self.pool, id, status).await
+    }
+
+    async fn subscription_events(
+        &self,
+        id: &str,
+        since: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<Vec<NumberedEvent>, StoreError> {
+        subscription::events(&self.pool, id, since, until, limit).await
+    }
+
+    async fn events_since_start(&self, id: &str) -> Result<u64, StoreError> {
+        subscription::since_start(&self.pool, id).await
     }
 }

@@ -23,6 +23,7 @@ mod legacy;
 mod merge;
 mod read;
 mod review;
+mod subscription;
 
 use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
@@ -38,9 +39,10 @@ pub(crate) use basic::summary_from_row;
 
 use crate::{
     ApplyOutcome, Candidate, Counts, IdentifierLink, IdentityEvent, MergeRequest, NewConsent,
-    NewRecord, PathwayEvent, PersonInfo, QuarantineEntry, QuarantineSummary, Quarantined,
-    RecordChange, RecordOutcome, Resolution, Review, ReviewDecision, Store, StoreError,
-    StoredConsent, StoredEntry, StoredRecord, StrongId, UnmergeRequest,
+    NewRecord, NumberedEvent, PathwayEvent, PersonInfo, QuarantineEntry, QuarantineSummary,
+    Quarantined, RecordChange, RecordOutcome, Resolution, Review, ReviewDecision, Store,
+    StoreError, StoredConsent, StoredEntry, StoredRecord, StoredSubscription, StrongId,
+    UnmergeRequest,
 };
 
 /// The embedded store.
@@ -227,5 +229,48 @@ impl Store for SqliteStore {
 
     async fn identity_history(&self, person_id: &str) -> Result<Vec<IdentityEvent>, StoreError> {
         history::history(&self.pool, person_id).await
+    }
+
+    async fn put_subscription(
+        &self,
+        id: &str,
+        body: &str,
+        status: &str,
+        expected_version: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let _turn = self.write.lock().await;
+        subscription::put(&self.pool, id, body, status, expected_version).await
+    }
+
+    async fn subscription(&self, id: &str) -> Result<Option<StoredSubscription>, StoreError> {
+        subscription::one(&self.pool, id).await
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<StoredSubscription>, StoreError> {
+        subscription::all(&self.pool).await
+    }
+
+    async fn delete_subscription(&self, id: &str) -> Result<bool, StoreError> {
+        let _turn = self.write.lock().await;
+        subscription::delete(&self.pool, id).await
+    }
+
+    async fn set_subscription_status(&self, id: &str, status: &str) -> Result<bool, StoreError> {
+        let _turn = self.write.lock().await;
+        subscription::set_status(&self.pool, id, status).await
+    }
+
+    async fn subscription_events(
+        &self,
+        id: &str,
+        since: u64,
+        until: u64,
+        limit: u32,
+    ) -> Result<Vec<NumberedEvent>, StoreError> {
+        subscription::events(&self.pool, id, since, until, limit).await
+    }
+
+    async fn events_since_start(&self, id: &str) -> Result<u64, StoreError> {
+        subscription::since_start(&self.pool, id).await
     }
 }

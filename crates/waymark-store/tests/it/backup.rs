@@ -6,7 +6,7 @@ use crate::backup_support;
 
 use std::{path::Path, sync::Arc, time::Duration};
 
-use backup_support::{change, populate, snapshot};
+use backup_support::{change, change_subscriptions, populate, snapshot};
 use waymark_store::backup::{self, BackupError};
 use waymark_store::{PersonChoice, SqliteStore, Store};
 
@@ -73,6 +73,7 @@ async fn sqlite_round_trip_restores_identical_content() {
         .apply(change("z9999", 999_999, PersonChoice::New, 0))
         .await
         .expect("a change after the backup");
+    change_subscriptions(store.as_ref()).await;
     drop(store);
     let exists = restore_once_closed(&url, &out, false).await;
     assert!(

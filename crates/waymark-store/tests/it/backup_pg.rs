@@ -8,7 +8,7 @@ use crate::pg_support;
 
 use std::sync::Arc;
 
-use backup_support::{change, populate, snapshot};
+use backup_support::{change, change_subscriptions, populate, snapshot};
 use pg_support::FreshDb;
 use sqlx::{Connection, Executor, PgConnection};
 use waymark_store::backup::{self, BackupError};
@@ -60,6 +60,7 @@ async fn postgres_round_trip_restores_identical_content() {
         .apply(change("z9999", 999_999, PersonChoice::New, 0))
         .await
         .expect("a change after the backup");
+    change_subscriptions(&store).await;
     close(store).await;
     let holds = backup::restore(&source.url, &out, false).await;
     assert!(

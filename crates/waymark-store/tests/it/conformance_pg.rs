@@ -160,6 +160,7 @@ async fn the_hub_role_has_data_rights_only() {
         .await
         .expect("the hub writes");
     assert_eq!(hub.counts().await.expect("the hub reads").quarantined, 1);
+    hub_manages_subscriptions(&hub).await;
     hub.close().await;
 
     let mut conn = PgConnection::connect(&hub_url(&db.name))
@@ -174,6 +175,30 @@ async fn the_hub_role_has_data_rights_only() {
         assert!(refused.is_err(), "the hub role may run `{ddl}`");
     }
     let _ = conn.close().await;
+}
+
+/// The runtime role creates, reads, changes and deletes subscriptions (migration 0006).
+async fn hub_manages_subscriptions(hub: &PgStore) {
+    let v = hub
+        .put_subscription("hub-sub", "{}", "requested", Some(0))
+        .await
+        .expect("the hub creates a subscription");
+    assert_eq!(v, 1);
+    assert!(
+        hub.set_subscription_status("hub-sub", "active")
+            .await
+            .expect("the hub changes it")
+    );
+    let read = hub.subscription("hub-sub").await.expect("the hub reads it");
+    assert_eq!(
+        read.map(|s| (s.status, s.version)),
+        Some(("active".to_owned(), 2))
+    );
+    assert!(
+        hub.delete_subscription("hub-sub")
+            .await
+            .expect("the hub deletes it")
+    );
 }
 
 /// `waymark_store::open` picks PostgreSQL for `postgres://` and `postgresql://` URLs.

@@ -151,7 +151,23 @@ pub async fn populate(store: &dyn Store, n: usize) -> Vec<String> {
     for event in events_of(store, &persons).await {
         store.event_number("sub-1", &event).await.expect("number");
     }
+    populate_subscriptions(store).await;
     persons
+}
+
+/// Two subscriptions (one with its status changed), secrets and non-ASCII in their bodies.
+async fn populate_subscriptions(store: &dyn Store) {
+    for id in ["sub-1", "sub-2"] {
+        let body = json!({"id": id, "secret": format!("whsec-{id}"), "name": "é ✓"});
+        store
+            .put_subscription(id, &body.to_string(), "active", Some(0))
+            .await
+            .expect("put subscription");
+    }
+    store
+        .set_subscription_status("sub-2", "off")
+        .await
+        .expect("status");
 }
 
 /// Every pathway event of the persons' entries (`<message>/event/0`).
@@ -163,6 +179,20 @@ async fn events_of(store: &dyn Store, persons: &[String]) -> Vec<MessageId> {
         }
     }
     events
+}
+
+/// Subscription changes after a backup (which a restore must undo): `sub-2` deleted, `sub-1`
+/// rewritten, `sub-3` created.
+pub async fn change_subscriptions(store: &dyn Store) {
+    assert!(store.delete_subscription("sub-2").await.expect("delete"));
+    store
+        .put_subscription("sub-1", "{}", "error", Some(1))
+        .await
+        .expect("update");
+    store
+        .put_subscription("sub-3", "{}", "active", None)
+        .await
+        .expect("create");
 }
 
 /// Everything the store answers about the persons, as JSON with the content exposed.
@@ -196,6 +226,24 @@ pub async fn snapshot(store: &dyn Store, persons: &[String]) -> Value {
     for event in events_of(store, persons).await {
         numbers.push(store.event_number("sub-1", &event).await.expect("number"));
     }
+    let subscriptions: Vec<Value> = store
+        .subscriptions()
+        .await
+        .expect("subscriptions")
+        .into_iter()
+        .map(|s| json!([s.id, s.body.expose(), s.status, s.version, s.updated_at]))
+        .collect();
+    let sub_events: Vec<Value> = store
+        .subscription_events("sub-1", 1, u64::MAX, 1_000)
+        .await
+        .expect("subscription events")
+        .into_iter()
+        .map(|e| json!([e.number, e.event]))
+        .collect();
+    let since_start = store
+        .events_since_start("sub-1")
+        .await
+        .expect("since start");
     let keys: Vec<String> = ["key-a", "key-b", "key-c"].map(str::to_owned).to_vec();
     let candidates: Vec<Value> = store
         .candidates(&keys, 1_000)
@@ -218,6 +266,9 @@ pub async fn snapshot(store: &dyn Store, persons: &[String]) -> Value {
         "quarantine": quarantine,
         "redrive": redrive,
         "numbers": numbers,
+        "subscriptions": subscriptions,
+        "subscription_events": sub_events,
+        "events_since_start": since_start,
         "reviews": store.reviews(false, 1_000).await.expect("reviews"),
         "candidates": candidates,
         "links": links,
