@@ -5,13 +5,16 @@ use waymark_bus::{Bus, BusError, Message, Published};
 use waymark_core::{ErrorCode, IssueType};
 use waymark_policy::Releasable;
 
-use crate::{EventMeta, Subscription, notification_bundle, queue_name};
+use crate::{
+    EventMeta, PayloadMode, Subscription, SubscriptionStatus, notification_bundle, queue_name,
+    signal_event,
+};
 
 /// Why a notification was not enqueued. Names subscriptions and codes, never patient data.
 #[derive(Debug, thiserror::Error)]
 pub enum EnqueueError {
-    /// The subscription is disabled.
-    #[error("subscription `{0}` is disabled")]
+    /// The subscription is disabled or switched off.
+    #[error("subscription `{0}` is disabled or off")]
     Disabled(String),
     /// The bundle was released to a different recipient than the subscription's.
     #[error("the bundle was released to a different recipient than subscription `{0}`'s")]
@@ -57,7 +60,9 @@ impl ErrorCode for EnqueueError {
 /// The topic of a recall notice: the only topic [`enqueue_recall`] accepts, on any subscription.
 pub const RECALL_TOPIC: &str = "consent.changed";
 
-/// Puts the notification of `event` for `sub` on the subscription's queue.
+/// Puts the notification of `event` for `sub` on the subscription's queue: a Backport
+/// notification bundle, or in [`PayloadMode::Signal`] a CloudEvents signal
+/// ([`signal_event`]: type and subject only, nothing of the released resources).
 ///
 /// Takes the [`Releasable`] by value: only what the policy released to this subscription's
 /// recipient can be enqueued. The message id is `event.event_id.child(sub.id)`, so enqueueing the
@@ -70,7 +75,10 @@ pub async fn enqueue(
     releasable: Releasable,
 ) -> Result<Published, EnqueueError> {
     check(sub, event, &releasable, &sub.topic)?;
-    let body = notification_bundle(sub, event, Some(&releasable));
+    let body = match sub.payload {
+        PayloadMode::Signal => signal_event(sub, event),
+        _ => notification_bundle(sub, event, Some(&releasable)),
+    };
     publish(bus, sub, event, &releasable, &body).await
 }
 
@@ -81,7 +89,9 @@ pub async fn enqueue(
 /// Still takes a [`Releasable`] by value (the policy ran for this recipient, and the Patient is
 /// one it may be told about), but the notice is always in the `id-only` shape — the status entry
 /// naming the Patient, no resources — whatever the subscription's payload mode: a recall carries
-/// no data. Same id, key and headers as [`enqueue`]; refused for any other topic.
+/// no data (a signal subscription gets a CloudEvents signal of type
+/// `uk.org.waymark.consent.changed`). Same id, key and headers as [`enqueue`]; refused for any
+/// other topic.
 pub async fn enqueue_recall(
     bus: &dyn Bus,
     sub: &Subscription,
@@ -89,11 +99,14 @@ pub async fn enqueue_recall(
     releasable: Releasable,
 ) -> Result<Published, EnqueueError> {
     check(sub, event, &releasable, RECALL_TOPIC)?;
-    let body = notification_bundle(sub, event, None);
+    let body = match sub.payload {
+        PayloadMode::Signal => signal_event(sub, event),
+        _ => notification_bundle(sub, event, None),
+    };
     publish(bus, sub, event, &releasable, &body).await
 }
 
-/// Refuses a disabled subscription, another recipient, another Patient, or a topic other than
+/// Refuses a disabled or `off` subscription, another recipient, another Patient, or a topic other than
 /// `topic`.
 fn check(
     sub: &Subscription,
@@ -101,7 +114,7 @@ fn check(
     releasable: &Releasable,
     topic: &str,
 ) -> Result<(), EnqueueError> {
-    if !sub.enabled {
+    if !sub.enabled || sub.status == SubscriptionStatus::Off {
         return Err(EnqueueError::Disabled(sub.id.clone()));
     }
     if releasable.recipient() != &sub.recipient {

@@ -12,7 +12,7 @@ use crate::{PayloadMode, Subscription};
 /// Canonical base of the hub's SubscriptionTopics: `<TOPIC_BASE><topic>`.
 pub const TOPIC_BASE: &str = "https://fhir.waymark.org.uk/SubscriptionTopic/";
 
-const NOTIFICATION_PROFILE: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-notification-r4";
+pub(crate) const NOTIFICATION_PROFILE: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-notification-r4";
 const STATUS_PROFILE: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-status-r4";
 
 /// One topic event, as numbered for one subscription. Holds no patient data (the patient id is
@@ -66,31 +66,65 @@ fn status_entry(
     timestamp: &str,
 ) -> Value {
     let status_id = notification_id.child("status");
-    let number = event.event_number.to_string();
+    let status = Status {
+        code: "active",
+        kind: "event-notification",
+        topic: &event.topic,
+        events_since_start: event.event_number,
+    };
     json!({
         "fullUrl": format!("urn:uuid:{status_id}"),
-        "resource": {
-            "resourceType": "Parameters",
-            "id": status_id.as_str(),
-            "meta": { "profile": [STATUS_PROFILE] },
-            "parameter": [
-                { "name": "subscription",
-                  "valueReference": { "reference": format!("Subscription/{}", sub.id) } },
-                { "name": "topic", "valueCanonical": format!("{TOPIC_BASE}{}", event.topic) },
-                { "name": "status", "valueCode": "active" },
-                { "name": "type", "valueCode": "event-notification" },
-                { "name": "events-since-subscription-start", "valueString": number },
-                { "name": "notification-event", "part": [
-                    { "name": "event-number", "valueString": number },
-                    { "name": "timestamp", "valueInstant": timestamp },
-                    { "name": "focus", "valueReference": {
-                        "reference": format!("Patient/{}", event.patient_id), "type": "Patient" } },
-                ] },
-            ],
-        },
+        "resource": status_parameters(sub, &status, &status_id, &[event_part(event, timestamp)]),
         "request": { "method": "GET", "url": format!("Subscription/{}/$status", sub.id) },
         "response": { "status": "200" },
     })
+}
+
+/// What a status `Parameters` says besides its events.
+pub(crate) struct Status<'a> {
+    /// The subscription's status code.
+    pub(crate) code: &'a str,
+    /// `event-notification`, `handshake`, `heartbeat`, `query-status`, `query-event`.
+    pub(crate) kind: &'a str,
+    /// The topic (without [`TOPIC_BASE`]).
+    pub(crate) topic: &'a str,
+    /// The subscription's event count.
+    pub(crate) events_since_start: u64,
+}
+
+/// A `backport-subscription-status-r4` Parameters with `events` as `notification-event` parts.
+pub(crate) fn status_parameters(
+    sub: &Subscription,
+    status: &Status<'_>,
+    id: &MessageId,
+    events: &[Value],
+) -> Value {
+    let mut parameter = vec![
+        json!({ "name": "subscription",
+                "valueReference": { "reference": format!("Subscription/{}", sub.id) } }),
+        json!({ "name": "topic", "valueCanonical": format!("{TOPIC_BASE}{}", status.topic) }),
+        json!({ "name": "status", "valueCode": status.code }),
+        json!({ "name": "type", "valueCode": status.kind }),
+        json!({ "name": "events-since-subscription-start",
+                "valueString": status.events_since_start.to_string() }),
+    ];
+    parameter.extend(events.iter().cloned());
+    json!({
+        "resourceType": "Parameters",
+        "id": id.as_str(),
+        "meta": { "profile": [STATUS_PROFILE] },
+        "parameter": parameter,
+    })
+}
+
+/// The `notification-event` parameter of one event: number, timestamp, focus (id only).
+pub(crate) fn event_part(event: &EventMeta, timestamp: &str) -> Value {
+    json!({ "name": "notification-event", "part": [
+        { "name": "event-number", "valueString": event.event_number.to_string() },
+        { "name": "timestamp", "valueInstant": timestamp },
+        { "name": "focus", "valueReference": {
+            "reference": format!("Patient/{}", event.patient_id), "type": "Patient" } },
+    ] })
 }
 
 /// The entries of a released bundle, with their fullUrls.

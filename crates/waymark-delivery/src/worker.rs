@@ -1,117 +1,38 @@
 //! The deliver worker: receive → send → ack / nack / reject, one subscription's queue.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use tokio::sync::{mpsc::UnboundedSender, watch};
 use waymark_bus::{Bus, BusError, Delivery, Disposition};
-use waymark_core::{ErrorCode, MessageId};
+use waymark_core::ErrorCode;
 
-use crate::{DeliveryOutcome, RestHook, Subscription, queue_name};
+use crate::{
+    DeliveryEvent, DeliveryOutcome, GONE, RestHook, Subscription, queue_name,
+    resend::WEBHOOK_ID_HEADER,
+};
 
 /// How long one `receive` waits for a message; also the worst-case shutdown latency when idle.
 const RECEIVE_WAIT: Duration = Duration::from_millis(500);
 /// Pause after a bus failure before trying again.
 const BUS_PAUSE: Duration = Duration::from_secs(1);
 
-/// What happened to one delivery attempt. Typed telemetry: ids, counts and reasons, never
-/// patient data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeliveryEvent {
-    /// The endpoint accepted the notification, and it was acked.
-    Delivered {
-        /// The subscription.
-        subscription: String,
-        /// The bus message id (= `webhook-id`).
-        message_id: MessageId,
-        /// 1 on first delivery, then 2, 3, ...
-        attempt: u32,
-    },
-    /// The attempt failed and the notification will be retried.
-    Retrying {
-        /// The subscription.
-        subscription: String,
-        /// The bus message id.
-        message_id: MessageId,
-        /// The attempt that failed.
-        attempt: u32,
-        /// How long until the next attempt.
-        after: Duration,
-        /// Why it failed.
-        reason: String,
-    },
-    /// The attempt failed and the delivery limit was reached: it is in the dead-letter queue.
-    DeadLettered {
-        /// The subscription.
-        subscription: String,
-        /// The bus message id.
-        message_id: MessageId,
-        /// The last attempt.
-        attempt: u32,
-        /// Why the last attempt failed.
-        reason: String,
-    },
-    /// The endpoint refused it for good (410, other 4xx): it is in the dead-letter queue.
-    Rejected {
-        /// The subscription.
-        subscription: String,
-        /// The bus message id.
-        message_id: MessageId,
-        /// The attempt.
-        attempt: u32,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl DeliveryEvent {
-    /// Logs the event (ids, reasons and counts only).
-    fn log(&self) {
-        match self {
-            Self::Delivered {
-                subscription,
-                message_id,
-                attempt,
-            } => {
-                tracing::info!(%subscription, %message_id, attempt, "delivery succeeded");
-            }
-            Self::Retrying {
-                subscription,
-                message_id,
-                attempt,
-                after,
-                reason,
-            } => {
-                tracing::warn!(%subscription, %message_id, attempt, ?after, %reason, "delivery will be retried");
-            }
-            Self::DeadLettered {
-                subscription,
-                message_id,
-                attempt,
-                reason,
-            } => {
-                tracing::error!(%subscription, %message_id, attempt, %reason, "delivery dead-lettered");
-            }
-            Self::Rejected {
-                subscription,
-                message_id,
-                attempt,
-                reason,
-            } => {
-                tracing::error!(%subscription, %message_id, attempt, %reason, "delivery rejected by endpoint");
-            }
-        }
-    }
-}
-
-/// Delivers one subscription's queue until `shutdown` turns `true` (or its sender is dropped).
+/// Delivers one subscription's queue until `shutdown` turns `true` (or its sender is dropped),
+/// or until the endpoint answers `410 Gone`.
 ///
-/// The caller declares the queue first with [`queue_spec`](crate::queue_spec). Each message is
-/// signed with `webhook-id` = the bus message id (stable across retries, so receivers can
-/// de-duplicate) and acked on `Delivered`, nacked with the retry delay on `Retry`, rejected
-/// (dead-lettered) on `Rejected`; every outcome is sent to `events`. A disabled subscription
-/// delivers nothing and returns at once; its queue is kept. The delivery in hand is finished
-/// before shutting down.
+/// The caller declares the queue first with [`queue_spec_for`](crate::queue_spec_for). Each
+/// message is signed with `webhook-id` = the bus message id (stable across retries, so receivers
+/// can de-duplicate; a resent dead letter keeps its first id, see
+/// [`resend_dead_letters`](crate::resend_dead_letters)) and acked on `Delivered`, nacked with
+/// the retry delay on `Retry`, rejected (dead-lettered) on `Rejected`; every outcome is sent to
+/// `events`. On `410 Gone` the notification is put back and the worker emits
+/// [`DeliveryEvent::Deactivated`] and returns. With a heartbeat period, a `heartbeat` is sent
+/// (not through the queue) whenever nothing was delivered for that long. A subscription that is
+/// not live ([`Subscription::is_live`]) delivers nothing and returns at once; its queue is kept.
+/// The delivery in hand is finished before shutting down.
 pub async fn run_deliveries(
     bus: Arc<dyn Bus>,
     sub: Subscription,
@@ -119,18 +40,44 @@ pub async fn run_deliveries(
     events: UnboundedSender<DeliveryEvent>,
     shutdown: watch::Receiver<bool>,
 ) {
-    if !sub.enabled {
+    if !sub.is_live() {
         return;
     }
     let queue = queue_name(&sub.id);
+    let heartbeat = sub.heartbeat_period.map(Duration::from_secs);
+    let mut state = WorkerState {
+        last_sent: Instant::now(),
+        events_since_start: 0,
+    };
+    let emit = |event: DeliveryEvent| {
+        event.log();
+        // A dropped receiver only means nobody is listening.
+        let _ = events.send(event);
+    };
     while !stopping(&shutdown) {
-        match bus.receive(&queue, RECEIVE_WAIT).await {
+        if heartbeat.is_some_and(|period| state.last_sent.elapsed() >= period) {
+            emit(send_heartbeat(&hook, &sub, &mut state).await);
+        }
+        let wait = heartbeat.map_or(RECEIVE_WAIT, |p| {
+            p.saturating_sub(state.last_sent.elapsed())
+                .clamp(Duration::from_millis(1), RECEIVE_WAIT)
+        });
+        match bus.receive(&queue, wait).await {
             Ok(Some(delivery)) => {
-                let event = deliver(bus.as_ref(), &sub, &hook, &delivery).await;
-                if let Some(event) = event {
-                    event.log();
-                    // A dropped receiver only means nobody is listening.
-                    let _ = events.send(event);
+                let number = delivery.message.headers.get("event-number");
+                if let Some(n) = number.and_then(|n| n.parse::<u64>().ok()) {
+                    state.events_since_start = state.events_since_start.max(n);
+                }
+                let Some(event) = deliver(bus.as_ref(), &sub, &hook, &delivery).await else {
+                    continue;
+                };
+                let gone = matches!(event, DeliveryEvent::Deactivated { .. });
+                if matches!(event, DeliveryEvent::Delivered { .. }) {
+                    state.last_sent = Instant::now();
+                }
+                emit(event);
+                if gone {
+                    return;
                 }
             }
             Ok(None) => {}
@@ -139,6 +86,36 @@ pub async fn run_deliveries(
                 tokio::time::sleep(BUS_PAUSE).await;
             }
         }
+    }
+}
+
+/// What a worker remembers between deliveries.
+struct WorkerState {
+    /// When a notification or heartbeat was last delivered (or a heartbeat last tried).
+    last_sent: Instant,
+    /// The highest event number this worker has handled (the heartbeat's count).
+    events_since_start: u64,
+}
+
+async fn send_heartbeat(
+    hook: &RestHook,
+    sub: &Subscription,
+    state: &mut WorkerState,
+) -> DeliveryEvent {
+    let outcome = hook
+        .heartbeat(sub, state.events_since_start, Utc::now())
+        .await;
+    state.last_sent = Instant::now();
+    let reason = match outcome {
+        DeliveryOutcome::Delivered { .. } => None,
+        DeliveryOutcome::Retry { reason, .. } | DeliveryOutcome::Rejected { reason } => {
+            Some(reason)
+        }
+    };
+    DeliveryEvent::Heartbeat {
+        subscription: sub.id.clone(),
+        delivered: reason.is_none(),
+        reason,
     }
 }
 
@@ -158,10 +135,25 @@ async fn deliver(
     let attempt = delivery.attempt;
     let body = delivery.message.body.expose();
     let subscription = sub.id.clone();
-    match hook
-        .send_attempt(sub, message_id.as_str(), body, Utc::now(), attempt)
-        .await
-    {
+    let webhook_id = delivery
+        .message
+        .headers
+        .get(WEBHOOK_ID_HEADER)
+        .map_or(message_id.as_str(), String::as_str);
+    let outcome = hook
+        .send_attempt(sub, webhook_id, body, Utc::now(), attempt)
+        .await;
+    if outcome.is_gone() {
+        // Keep it queued for when the subscription is switched back on.
+        if let Err(e) = bus.nack(delivery, Duration::ZERO).await {
+            bus_failed("nack", &sub.id, &e);
+        }
+        return Some(DeliveryEvent::Deactivated {
+            subscription,
+            reason: GONE.into(),
+        });
+    }
+    match outcome {
         DeliveryOutcome::Delivered { .. } => {
             if let Err(e) = bus.ack(delivery).await {
                 // It was delivered; the redelivery that follows is de-duplicated by webhook-id.

@@ -6,12 +6,11 @@ use crate::common;
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use common::{MemBus, event, event_of, eventually, patient_id, releasable, subscription};
-use tokio::sync::{mpsc, watch};
 use waymark_bus::{Bus, Published, QueueSpec};
 use waymark_core::{ErrorCode, Role};
 use waymark_delivery::{
-    DeliveryEvent, EnqueueError, PayloadMode, RestHook, RestHookConfig, Subscription,
-    mock::MockReceiver, queue_name, queue_spec, run_deliveries,
+    DeliveryEvent, EnqueueError, PayloadMode, Subscription, mock::MockReceiver, queue_name,
+    queue_spec,
 };
 
 async fn declared(sub: &Subscription) -> Arc<MemBus> {
@@ -36,33 +35,8 @@ async fn put(
     .await
 }
 
-struct Worker {
-    events: mpsc::UnboundedReceiver<DeliveryEvent>,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-fn start(bus: &Arc<MemBus>, sub: &Subscription) -> Worker {
-    let (tx, events) = mpsc::unbounded_channel();
-    let (stop, shutdown) = watch::channel(false);
-    let hook = RestHook::new(&RestHookConfig::default()).unwrap();
-    let task = tokio::spawn(run_deliveries(bus.clone(), sub.clone(), hook, tx, shutdown));
-    Worker { events, stop, task }
-}
-
-impl Worker {
-    async fn stop(mut self) -> Vec<DeliveryEvent> {
-        self.stop.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), self.task)
-            .await
-            .unwrap()
-            .unwrap();
-        let mut all = Vec::new();
-        while let Ok(e) = self.events.try_recv() {
-            all.push(e);
-        }
-        all
-    }
+fn start(bus: &Arc<MemBus>, sub: &Subscription) -> common::Worker {
+    common::start_worker(bus.clone(), sub)
 }
 
 #[tokio::test]
@@ -197,7 +171,7 @@ async fn a_failing_endpoint_is_retried_then_delivered() {
 }
 
 #[tokio::test]
-async fn exhausted_retries_are_dead_lettered_and_gone_is_rejected() {
+async fn exhausted_retries_are_dead_lettered_and_client_errors_rejected() {
     let mock = MockReceiver::start(vec![common::secret(1)]).await.unwrap();
     let sub = subscription(&mock.url(), PayloadMode::IdOnly, Role::Probation);
     let bus = Arc::new(MemBus::new());
@@ -212,7 +186,7 @@ async fn exhausted_retries_are_dead_lettered_and_gone_is_rejected() {
         put(&bus, &sub, n, 1).await.unwrap();
     }
     mock.fail_next(3);
-    mock.fail_next_with(1, 410, None);
+    mock.fail_next_with(1, 404, None);
     let worker = start(&bus, &sub);
     assert!(eventually(10, || bus.dead_letters(&queue).len() == 2).await);
     let events = worker.stop().await;
@@ -220,11 +194,11 @@ async fn exhausted_retries_are_dead_lettered_and_gone_is_rejected() {
         matches!(&events[2], DeliveryEvent::DeadLettered { attempt: 3, reason, .. } if reason == "http 503")
     );
     assert!(
-        matches!(&events[3], DeliveryEvent::Rejected { attempt: 1, reason, .. } if reason == "gone")
+        matches!(&events[3], DeliveryEvent::Rejected { attempt: 1, reason, .. } if reason == "http 404")
     );
     assert_eq!(events.len(), 4);
     assert!(mock.received().is_empty());
-    assert_eq!(bus.dead_letters(&queue)[1].1, "gone");
+    assert_eq!(bus.dead_letters(&queue)[1].1, "http 404");
 }
 
 #[tokio::test]

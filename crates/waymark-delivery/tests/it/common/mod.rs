@@ -4,7 +4,7 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    sync::{Mutex, OnceLock},
+    sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -12,13 +12,14 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
 use waymark_bus::{
     Bus, BusError, Delivery, DeliveryTag, Disposition, Message, Published, QueueDepth, QueueSpec,
 };
-use waymark_core::{
-    CONFIDENTIALITY_SYSTEM, DATA_CLASS_SYSTEM, MessageId, Role, Sensitive, SourceSystem,
+use waymark_core::{CONFIDENTIALITY_SYSTEM, DATA_CLASS_SYSTEM, MessageId, Role, SourceSystem};
+use waymark_delivery::{
+    DeliveryEvent, EventMeta, PayloadMode, RestHook, RestHookConfig, Subscription, run_deliveries,
 };
-use waymark_delivery::{EventMeta, PayloadMode, Subscription};
 use waymark_policy::{Policy, Recipient, Releasable};
 use waymark_profile::Validator;
 
@@ -47,17 +48,32 @@ struct State {
 }
 
 /// Honours keys (one at a time, in publish order), delivery limits, dead-lettering and
-/// de-duplication by id; retry delays are recorded and shortened to `max_delay` so tests run fast.
+/// de-duplication by id; retry delays are recorded and shortened to `max_delay` so tests run fast,
+/// or, on an accelerated clock ([`MemBus::accelerated`]), scaled.
 pub struct MemBus {
     state: Mutex<State>,
     max_delay: Duration,
+    time_scale: Option<f64>,
 }
+
+/// The accelerated clock: one simulated minute is 60 ms of real time.
+pub const TIME_SCALE: f64 = 0.001;
 
 impl MemBus {
     pub fn new() -> Self {
         Self {
             state: Mutex::default(),
             max_delay: Duration::from_millis(20),
+            time_scale: None,
+        }
+    }
+
+    /// A bus whose retry delays run on an accelerated clock: each real backoff delay is waited
+    /// for `scale` times its length (see [`TIME_SCALE`]), not flattened.
+    pub fn accelerated(scale: f64) -> Self {
+        Self {
+            time_scale: Some(scale),
+            ..Self::new()
         }
     }
 
@@ -209,7 +225,11 @@ impl Bus for MemBus {
         }
         let item = &mut q.items[pos];
         item.held = None;
-        item.ready_at = Instant::now() + retry_after.min(self.max_delay);
+        let wait = match self.time_scale {
+            Some(scale) => retry_after.mul_f64(scale),
+            None => retry_after.min(self.max_delay),
+        };
+        item.ready_at = Instant::now() + wait;
         Ok(Disposition::Requeued)
     }
 
@@ -345,16 +365,14 @@ pub fn secret(seed: u8) -> String {
 }
 
 pub fn subscription(endpoint: &str, payload: PayloadMode, role: Role) -> Subscription {
-    Subscription {
-        version: 1,
-        id: "hmp-test-reception".into(),
-        topic: "prison.reception".into(),
-        endpoint: endpoint.into(),
-        recipient: recipient(role),
-        secret: Sensitive::new(secret(1)),
+    Subscription::new(
+        "hmp-test-reception",
+        "prison.reception",
+        endpoint,
+        recipient(role),
+        secret(1),
         payload,
-        enabled: true,
-    }
+    )
 }
 
 pub fn t0() -> DateTime<Utc> {
@@ -414,4 +432,52 @@ pub async fn eventually(secs: u64, mut check: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     check()
+}
+
+// ---------------------------------------------------------------- delivery workers
+
+/// A running `run_deliveries` task with its event channel.
+pub struct Worker {
+    pub events: mpsc::UnboundedReceiver<DeliveryEvent>,
+    pub stop: watch::Sender<bool>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts a worker for `sub` on `bus` with the default hook.
+pub fn start_worker(bus: Arc<dyn Bus>, sub: &Subscription) -> Worker {
+    start_worker_with(bus, sub, &RestHookConfig::default())
+}
+
+/// Starts a worker for `sub` on `bus` with a hook of `config`.
+pub fn start_worker_with(bus: Arc<dyn Bus>, sub: &Subscription, config: &RestHookConfig) -> Worker {
+    let (tx, events) = mpsc::unbounded_channel();
+    let (stop, shutdown) = watch::channel(false);
+    let hook = RestHook::new(config).unwrap();
+    let task = tokio::spawn(run_deliveries(bus, sub.clone(), hook, tx, shutdown));
+    Worker { events, stop, task }
+}
+
+impl Worker {
+    /// Stops the worker (it must stop within 5 s) and returns every event it sent.
+    pub async fn stop(mut self) -> Vec<DeliveryEvent> {
+        let _ = self.stop.send(true);
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut all = Vec::new();
+        while let Ok(e) = self.events.try_recv() {
+            all.push(e);
+        }
+        all
+    }
+}
+
+/// Percentile `p` (0..=100) of sorted `values`.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
 }
