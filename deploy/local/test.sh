@@ -20,6 +20,13 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# The TLS test puts nginx in front of the hub (deploy/local/tls.sh) and fails without it.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "test.sh: installing nginx (for the TLS and mutual-TLS test)" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+fi
+
 # The FHIR API's client tests run a real FHIR client library (fhirpy) and schemathesis.
 if ! python3 -c "import fhirpy" >/dev/null 2>&1 || ! command -v schemathesis >/dev/null 2>&1; then
   echo "test.sh: installing fhirpy and schemathesis (for the FHIR API client tests)" >&2

@@ -27,6 +27,13 @@ pub const FEED_PATH: &str = "/api/v1/custody-events";
 /// The token endpoint's path on the mock (the adapter takes the token URL from its config).
 pub const TOKEN_PATH: &str = "/oauth/token";
 
+/// The largest page body read (checked on `Content-Length` and while reading).
+pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+/// The most events a page may hold (the largest `page_size` the adapter asks for).
+pub const MAX_PAGE_EVENTS: usize = 1_000;
+/// The serde error text of a page over [`MAX_PAGE_EVENTS`].
+const TOO_MANY_EVENTS: &str = "too many events";
+
 /// A token is refreshed this long before the token endpoint said it expires.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 
@@ -44,18 +51,56 @@ pub struct Page {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawPage<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "bounded_events")]
     events: Vec<&'a RawValue>,
     next_cursor: Option<String>,
     #[serde(default)]
     has_more: bool,
 }
 
+/// The events array, refused past [`MAX_PAGE_EVENTS`] without reading further.
+fn bounded_events<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<&'de RawValue>, D::Error> {
+    struct Events;
+    impl<'de> serde::de::Visitor<'de> for Events {
+        type Value = Vec<&'de RawValue>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of events")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut events = Vec::new();
+            while let Some(event) = seq.next_element()? {
+                if events.len() == MAX_PAGE_EVENTS {
+                    return Err(serde::de::Error::custom(TOO_MANY_EVENTS));
+                }
+                events.push(event);
+            }
+            Ok(events)
+        }
+    }
+    d.deserialize_seq(Events)
+}
+
 impl Page {
-    /// Reads a page body: `{"events": [...], "nextCursor": "...", "hasMore": true}`.
+    /// Reads a page body: `{"events": [...], "nextCursor": "...", "hasMore": true}`. A body over
+    /// [`MAX_PAGE_BYTES`] or with more than [`MAX_PAGE_EVENTS`] events is `TooLarge`.
     pub fn parse(body: &[u8]) -> Result<Self, AthenaError> {
-        let raw: RawPage<'_> =
-            serde_json::from_slice(body).map_err(|_| AthenaError::InvalidPage)?;
+        if body.len() > MAX_PAGE_BYTES {
+            return Err(AthenaError::TooLarge {
+                limit: MAX_PAGE_BYTES,
+            });
+        }
+        let raw: RawPage<'_> = serde_json::from_slice(body).map_err(|e| {
+            if e.is_data() && e.to_string().starts_with(TOO_MANY_EVENTS) {
+                AthenaError::TooLarge {
+                    limit: MAX_PAGE_EVENTS,
+                }
+            } else {
+                AthenaError::InvalidPage
+            }
+        })?;
         let events = raw
             .events
             .iter()
@@ -233,11 +278,32 @@ async fn read_page(response: reqwest::Response) -> Result<Page, Failure> {
             retry_after: retry_after(response.headers()),
         });
     }
-    let body = response
-        .bytes()
+    Ok(Page::parse(&read_limited(response).await?)?)
+}
+
+/// The body, refused once it passes [`MAX_PAGE_BYTES`] (declared or read).
+async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, AthenaError> {
+    let too_large = AthenaError::TooLarge {
+        limit: MAX_PAGE_BYTES,
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_PAGE_BYTES as u64)
+    {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|_| AthenaError::Unreachable)?;
-    Ok(Page::parse(&body)?)
+        .map_err(|_| AthenaError::Unreachable)?
+    {
+        if body.len() + chunk.len() > MAX_PAGE_BYTES {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `Retry-After` in whole seconds (the HTTP-date form is not honoured: backoff applies).

@@ -36,6 +36,13 @@ pub enum AthenaError {
     /// The feed answered 200 with a body that is not a page of events (e.g. invalid JSON).
     #[error("athena feed answered with a body that is not a page of events")]
     InvalidPage,
+    /// The feed answered a page over [`crate::MAX_PAGE_BYTES`] or with more than
+    /// [`crate::MAX_PAGE_EVENTS`] events: refused unread beyond the limit.
+    #[error("athena feed answered a page over its limit of {limit} (bytes or events)")]
+    TooLarge {
+        /// The limit broken.
+        limit: usize,
+    },
     /// The checkpoint file could not be read, parsed or written.
     #[error("athena checkpoint {0}")]
     Checkpoint(&'static str),
@@ -55,6 +62,7 @@ impl ErrorCode for AthenaError {
             Self::Status { .. } => "athena.status",
             Self::Unreachable => "athena.unreachable",
             Self::InvalidPage => "athena.invalid-page",
+            Self::TooLarge { .. } => "athena.too-large",
             Self::Checkpoint(_) => "athena.checkpoint",
             Self::Task => "athena.task",
         }
@@ -68,6 +76,7 @@ impl ErrorCode for AthenaError {
             Self::RateLimited | Self::Unreachable | Self::InvalidPage => IssueType::Transient,
             Self::Status { status } if *status >= 500 || *status == 408 => IssueType::Transient,
             Self::Status { .. } => IssueType::Processing,
+            Self::TooLarge { .. } => IssueType::TooCostly,
         }
     }
 }

@@ -26,7 +26,7 @@ mod rng;
 mod telemetry;
 
 pub use checkpoint::Checkpoint;
-pub use client::{FEED_PATH, Page, TOKEN_PATH};
+pub use client::{FEED_PATH, MAX_PAGE_BYTES, MAX_PAGE_EVENTS, Page, TOKEN_PATH};
 pub use config::{AthenaConfig, CONFIG_VERSION, RunningAdapter, Secret};
 pub use error::AthenaError;
 pub use event::{FLAWED_CODE, UNPARSEABLE, envelope_for_event};

@@ -100,7 +100,9 @@ impl Poller {
             self.telemetry.incr(Count::Retried);
             match failure.error {
                 AthenaError::RateLimited => self.telemetry.incr(Count::RateLimited),
-                AthenaError::InvalidPage => self.telemetry.incr(Count::Rejected),
+                AthenaError::InvalidPage | AthenaError::TooLarge { .. } => {
+                    self.telemetry.incr(Count::Rejected)
+                }
                 _ => {}
             }
             let wait = failure

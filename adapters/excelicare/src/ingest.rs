@@ -22,6 +22,12 @@ pub const UNPARSEABLE: &str = "unparseable";
 /// `context.error.code` of a frame that is not a readable HL7 message.
 pub const UNREADABLE: &str = "excelicare.unreadable";
 
+/// Messages with more segments than this are published unread, with `context.error`
+/// [`TOO_MANY_SEGMENTS`], so the map stage quarantines them (a custody message has tens).
+pub const MAX_SEGMENTS: usize = 5_000;
+/// `context.error.code` of a message with more than [`MAX_SEGMENTS`] segments.
+pub const TOO_MANY_SEGMENTS: &str = "excelicare.too-many-segments";
+
 /// One frame, ready to publish.
 #[derive(Debug)]
 pub struct Ingested {
@@ -48,6 +54,9 @@ impl Ingested {
 
 /// Builds the envelope of a frame received at `received_at`.
 pub fn ingest(content: Vec<u8>, received_at: DateTime<Utc>) -> Ingested {
+    if lines(&content).nth(MAX_SEGMENTS).is_some() {
+        return too_many_segments(content, received_at);
+    }
     match read_header(&content) {
         Ok(header) => readable(header, content, received_at),
         Err(err) => unreadable(err, content, received_at),
@@ -78,6 +87,32 @@ fn readable(header: Header, content: Vec<u8>, received_at: DateTime<Utc>) -> Ing
         code,
         error,
     }
+}
+
+/// The non-blank lines (segments) of a message.
+fn lines(content: &[u8]) -> impl Iterator<Item = &[u8]> {
+    content
+        .split(|b| *b == b'\r' || *b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+}
+
+/// A message over [`MAX_SEGMENTS`]: its id and type from the MSH line alone, never the rest.
+fn too_many_segments(content: Vec<u8>, received_at: DateTime<Utc>) -> Ingested {
+    let first = lines(&content).next().unwrap_or_default().to_vec();
+    let mut ingested = match read_header(&first) {
+        Ok(header) => readable(header, content, received_at),
+        Err(err) => unreadable(err, content, received_at),
+    };
+    ingested.envelope = ingested
+        .envelope
+        .with_context(error_context(TOO_MANY_SEGMENTS));
+    ingested.code = AckCode::Error;
+    ingested.error = Some(AckError {
+        code: SEGMENT_SEQUENCE,
+        text: "too many segments; kept for review",
+        field: None,
+    });
+    ingested
 }
 
 fn flawed(envelope: Envelope, flaw: Flaw, code: AckCode) -> (Envelope, AckCode, Option<AckError>) {

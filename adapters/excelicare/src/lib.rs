@@ -24,6 +24,7 @@
 //! | accepted (supported version 2.3–2.8.1 and type) | yes | `AA` | — | move on |
 //! | readable but flawed: MSH-9, MSH-10 or MSH-12 missing | yes, `context.error` `excelicare.msh.*` | `AE` | `101` | move on; the hub quarantines it |
 //! | not an HL7 message (no MSH, bad separators, not text) | yes, `context.error` `excelicare.unreadable` | `AE` (MSA-2 empty) | `100` | move on; the hub quarantines it |
+//! | more than [`MAX_SEGMENTS`] segments (only MSH is read) | yes, `context.error` `excelicare.too-many-segments` | `AE` | `100` | move on; the hub quarantines it |
 //! | unsupported version (e.g. 2.1, 3.0) | yes, `context.error` `excelicare.unsupported-version` | `AR` | `203` | not resend as is; it is kept for review |
 //! | unsupported message type | yes, `context.error` `excelicare.unsupported-type` | `AR` | `200` | not resend as is; it is kept for review |
 //! | frame over `max_frame_bytes`, or too large for the bus | no | `AR` | `104` | not resend; counted as `rejected` |
@@ -68,9 +69,11 @@ pub use config::{CONFIG_VERSION, ExcelicareConfig, MAX_FRAME_LIMIT, RunningAdapt
 pub use er7::{Er7Error, escape as er7_escape, to_tree as hl7_tree, unescape as er7_unescape};
 pub use error::ExcelicareError;
 pub use faults::{FAULTS, OVERSIZED_BYTES};
-pub use ingest::{HL7_CONTENT_TYPE, Ingested, UNPARSEABLE, UNREADABLE, ingest};
+pub use ingest::{
+    HL7_CONTENT_TYPE, Ingested, MAX_SEGMENTS, TOO_MANY_SEGMENTS, UNPARSEABLE, UNREADABLE, ingest,
+};
 pub use messages::{NOTE, SENDING_APPLICATION};
-pub use mllp::{END, START, frame};
+pub use mllp::{END, Event as MllpEvent, FrameReader, OVERSIZE_PREFIX, START, frame};
 pub use mock::{MockExcelicare, Outcome, SendOptions, SendReport};
 pub use msh::{SUPPORTED_TYPES, SUPPORTED_VERSIONS};
 pub use script::{Expect, Script, Scripted, Transport};

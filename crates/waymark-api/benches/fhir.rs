@@ -70,7 +70,10 @@ async fn serve(
         auth: Arc::new(auth),
         audit: store,
         policy: Arc::new(Policy::builtin().unwrap()),
-        subscriptions: Arc::new(Vec::new()),
+        subscriptions: waymark_pipeline::SubscriptionSet::fixed(Vec::new()),
+        endpoints: waymark_delivery::EndpointPolicy::local(),
+        hook: waymark_delivery::RestHook::new(&waymark_delivery::RestHookConfig::default())
+            .unwrap(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -4,13 +4,13 @@
 //! - `GET /admin/identity/reviews?open=true|false&limit=N` — review items, oldest first;
 //! - `GET /admin/identity/reviews/{id}` — one item;
 //! - `POST /admin/identity/reviews/{id}/decision` — `{"sameAs": "<candidate person id>" | null,
-//!   "by": "...", "reason": "..."}`: the same person (merged into the candidate) or different
-//!   people;
-//! - `POST /admin/identity/merge` — `{"from", "into", "by", "reason"}`;
-//! - `POST /admin/identity/persons/{id}/merges/{event}/undo` — `{"by", "reason"}`;
+//!   "reason": "..."}`: the same person (merged into the candidate) or different people;
+//! - `POST /admin/identity/merge` — `{"from", "into", "reason"}`;
+//! - `POST /admin/identity/persons/{id}/merges/{event}/undo` — `{"reason"}`;
 //! - `GET /admin/identity/persons/{id}/history` — the person's identity events.
 //!
-//! Who decided (`by`) moves to the authenticated principal when authentication lands.
+//! Who decided (`by`) is the authenticated principal ([`decided_by`]: the token's subject and
+//! issuer), never a value from the body: a body naming `by` is refused.
 
 use axum::{
     Json,
@@ -25,7 +25,13 @@ use waymark_core::IssueType;
 use waymark_fhir::{Issue, OperationOutcome};
 use waymark_pipeline::{Decider, IdentityDesk};
 
-use crate::{ApiState, outcome, routes::Routes, store_error};
+use crate::{
+    ApiState,
+    auth::{Authenticated, Principal},
+    outcome,
+    routes::Routes,
+    store_error,
+};
 
 /// The identity routes, merged into [`crate::router`].
 pub(crate) fn routes() -> Routes {
@@ -70,19 +76,19 @@ async fn review(State(state): State<ApiState>, Path(id): Path<String>) -> Respon
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DecisionBody {
     same_as: Option<String>,
-    by: String,
     reason: String,
 }
 
 async fn decide(
     State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
     Path(id): Path<String>,
     body: Result<Json<DecisionBody>, JsonRejection>,
 ) -> Response {
     let Ok(Json(body)) = body else {
-        return bad_request("the body must be {\"sameAs\", \"by\", \"reason\"}");
+        return bad_request("the body must be {\"sameAs\", \"reason\"}");
     };
-    let decider = decider(body.by, body.reason);
+    let decider = decider(&caller, body.reason);
     let desk = IdentityDesk::new(state.store.clone());
     match desk.decide(&id, body.same_as.as_deref(), &decider).await {
         Ok((review, merge)) => Json(json!({ "review": review, "merge": merge })).into_response(),
@@ -95,18 +101,18 @@ async fn decide(
 struct MergeBody {
     from: String,
     into: String,
-    by: String,
     reason: String,
 }
 
 async fn merge(
     State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
     body: Result<Json<MergeBody>, JsonRejection>,
 ) -> Response {
     let Ok(Json(body)) = body else {
-        return bad_request("the body must be {\"from\", \"into\", \"by\", \"reason\"}");
+        return bad_request("the body must be {\"from\", \"into\", \"reason\"}");
     };
-    let decider = decider(body.by, body.reason);
+    let decider = decider(&caller, body.reason);
     let desk = IdentityDesk::new(state.store.clone());
     match desk.merge(&body.from, &body.into, None, &decider).await {
         Ok(event) => (StatusCode::CREATED, Json(event)).into_response(),
@@ -117,19 +123,19 @@ async fn merge(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UndoBody {
-    by: String,
     reason: String,
 }
 
 async fn unmerge(
     State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
     Path((person, event)): Path<(String, String)>,
     body: Result<Json<UndoBody>, JsonRejection>,
 ) -> Response {
     let Ok(Json(body)) = body else {
-        return bad_request("the body must be {\"by\", \"reason\"}");
+        return bad_request("the body must be {\"reason\"}");
     };
-    let decider = decider(body.by, body.reason);
+    let decider = decider(&caller, body.reason);
     let desk = IdentityDesk::new(state.store.clone());
     match desk.unmerge(&person, &event, &decider).await {
         Ok(event) => Json(event).into_response(),
@@ -149,9 +155,14 @@ async fn history(State(state): State<ApiState>, Path(id): Path<String>) -> Respo
     }
 }
 
-fn decider(by: String, reason: String) -> Decider {
+/// Who decided, as recorded in the identity history: the principal's subject at its issuer.
+pub(crate) fn decided_by(caller: &Principal) -> String {
+    format!("{}@{}", caller.subject, caller.issuer)
+}
+
+fn decider(caller: &Principal, reason: String) -> Decider {
     Decider {
-        by,
+        by: decided_by(caller),
         reason,
         at: Utc::now(),
     }

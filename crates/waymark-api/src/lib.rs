@@ -1,13 +1,14 @@
 //! The HTTP API of a hub process: the FHIR pull API ([`fhir`]: Patient search, `$summary`,
-//! `$everything`, Consent, AuditEvent, and the `CapabilityStatement` at `/fhir/metadata`
-//! generated from the same route table), the admin routes for integration engineers (the
-//! quarantine — reasons only, never content, see [`redrive`] — the mapping dry run and the
-//! identity review queue), liveness (`/health`), and feed health ([`health_routes`]:
+//! `$everything`, Consent, AuditEvent, Subscription, and the `CapabilityStatement` at
+//! `/fhir/metadata` generated from the same route table), the admin routes for integration
+//! engineers (the quarantine — reasons only, never content, see [`redrive`] — the mapping dry
+//! run and the identity review queue), ingest for source systems that push ([`ingest`]:
+//! `POST /ingest/{source}`), liveness (`/health`), and feed health ([`health_routes`]:
 //! `/dashboard`, `/metrics`).
 //!
-//! Every `/fhir/**` route but `/fhir/metadata` and every `/admin/**` route is authenticated
-//! ([`auth::protect`]) and audited ([`audit::audit_layer`], outside the authentication, so
-//! refusals are audited too); `/health`, `/fhir/metadata` and the OpenAPI document
+//! Every `/fhir/**` route but `/fhir/metadata`, every `/ingest/**` and every `/admin/**` route
+//! is authenticated ([`auth::protect`]) and audited ([`audit::audit_layer`], outside the
+//! authentication, so refusals are audited too); `/health`, `/fhir/metadata` and the OpenAPI document
 //! (`/openapi.json`, [`openapi`], generated from the same route tables) are open.
 //!
 //! Every error is a FHIR `OperationOutcome`; errors become responses only in this crate. Stored
@@ -20,6 +21,7 @@ mod dashboard;
 mod dry_run;
 pub mod fhir;
 mod identity;
+pub mod ingest;
 mod metrics;
 pub mod openapi;
 mod quarantine;
@@ -42,7 +44,7 @@ use axum::{
 use serde_json::json;
 use waymark_bus::Bus;
 use waymark_core::ErrorCode;
-use waymark_delivery::Subscription;
+use waymark_delivery::{EndpointPolicy, RestHook};
 use waymark_fhir::OperationOutcome;
 use waymark_mapping::MappingSet;
 use waymark_policy::Policy;
@@ -68,8 +70,23 @@ pub struct ApiState {
     pub audit: Arc<dyn AuditLog>,
     /// The role policy every read is released through.
     pub policy: Arc<Policy>,
-    /// The hub's subscriptions (a Consent change notifies the person's past recipients).
-    pub subscriptions: Arc<Vec<Subscription>>,
+    /// The hub's live subscriptions (a Consent change notifies the person's past recipients;
+    /// a Subscription write through the API refreshes it).
+    pub subscriptions: Arc<waymark_pipeline::SubscriptionSet>,
+    /// Where a subscription's endpoint may point ([`EndpointPolicy::production`] in production).
+    pub endpoints: EndpointPolicy,
+    /// Sends the handshake when a subscription is created (or its endpoint changes).
+    pub hook: RestHook,
+}
+
+/// The endpoint policy subscriptions written through the API are checked against:
+/// [`EndpointPolicy::production`] when the authentication is in production mode, else
+/// [`EndpointPolicy::local`] (the demo's loopback receivers).
+pub fn endpoint_policy(auth: &Authenticator) -> EndpointPolicy {
+    match auth.config().mode {
+        auth::Mode::Production => EndpointPolicy::production(),
+        auth::Mode::Development => EndpointPolicy::local(),
+    }
 }
 
 /// The API's routes, for `axum::serve` (with `into_make_service_with_connect_info`, so the
@@ -82,7 +99,10 @@ pub fn router(state: ApiState) -> Router {
         .into_router()
         .route_layer(axum::middleware::from_fn(fhir::access::admin_only));
     let protected = auth::protect(
-        fhir::routes().into_router().merge(admin),
+        fhir::routes()
+            .into_router()
+            .merge(ingest::routes().into_router())
+            .merge(admin),
         state.auth.clone(),
     )
     .layer(from_fn_with_state(state.audit.clone(), audit::audit_layer));
@@ -98,6 +118,7 @@ pub fn router(state: ApiState) -> Router {
 pub fn routed() -> Vec<(&'static str, &'static str)> {
     let mut all = open_routes().table().to_vec();
     all.extend_from_slice(fhir::routes().table());
+    all.extend_from_slice(ingest::routes().table());
     all.extend_from_slice(admin_routes().table());
     all
 }

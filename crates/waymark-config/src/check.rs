@@ -60,6 +60,16 @@ pub(crate) fn check(
     );
     check_production(&config, &mut problem);
     check_stages(&config, &mut problem);
+    if config.subscriptions.retry_window().is_none() {
+        problem(
+            "subscriptions.retry_window",
+            format!(
+                "`{}` is not a retry window",
+                config.subscriptions.retry_window
+            ),
+            "a number and a unit (s, m, h, d) from 1m to 30d, e.g. 72h",
+        );
+    }
     for name in config.feeds.keys() {
         if SourceSystem::from_str(name).is_err() {
             problem(

@@ -15,7 +15,8 @@ mod problem;
 pub use check::Env;
 pub use load::{load, parse};
 pub use model::{
-    ApiSection, CONFIG_VERSION, Config, HubSection, StagesSection, SubscriptionsSection,
+    ApiSection, CONFIG_VERSION, Config, EndpointMode, HubSection, RETRY_WINDOW_RANGE,
+    StagesSection, SubscriptionsSection, parse_duration,
 };
 pub use problem::{Problem, Problems, locate};
 

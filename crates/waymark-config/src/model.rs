@@ -2,7 +2,7 @@
 //! JSON Schema's descriptions, which `waymark config schema` prints and
 //! `docs/reference/config.schema.json` keeps.
 
-use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -85,12 +85,80 @@ pub struct StagesSection {
 }
 
 /// Subscriptions and delivery defaults.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionsSection {
-    /// A JSON file holding an array of subscriptions (version 1).
+    /// A JSON file holding an array of subscriptions (version 1). They are written to the store
+    /// at start-up (unless stored unchanged); subscriptions created through the API live in the
+    /// store alone.
     #[serde(default)]
     pub file: Option<PathBuf>,
+    /// Which webhook endpoints subscriptions may name and deliveries may reach: `local` (http
+    /// to loopback, private addresses allowed: demos and tests) or `production` (https only;
+    /// private, loopback, link-local and other internal addresses refused, also when a name
+    /// resolves to one). Absent: `production` when `api.production` is set, else `local`.
+    #[serde(default)]
+    pub endpoints: Option<EndpointMode>,
+    /// How long a notification is retried before it is dead-lettered (and an operator alerted):
+    /// a number and a unit, `s`, `m`, `h` or `d`, from 1 minute to 30 days. Default `72h`.
+    #[serde(default = "default_retry_window")]
+    pub retry_window: String,
+}
+
+/// Which webhook endpoints are allowed (see [`SubscriptionsSection::endpoints`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointMode {
+    /// http to loopback and private addresses allowed: demos and tests.
+    Local,
+    /// https only, public addresses only.
+    Production,
+}
+
+impl SubscriptionsSection {
+    /// The endpoint mode in force: the one given, else `production` in production mode.
+    pub fn endpoint_mode(&self, production: bool) -> EndpointMode {
+        self.endpoints.unwrap_or(if production {
+            EndpointMode::Production
+        } else {
+            EndpointMode::Local
+        })
+    }
+
+    /// The retry window; `None` when it does not read or is out of range (the configuration
+    /// check reports it).
+    pub fn retry_window(&self) -> Option<Duration> {
+        parse_duration(&self.retry_window).filter(|d| RETRY_WINDOW_RANGE.contains(d))
+    }
+}
+
+impl Default for SubscriptionsSection {
+    fn default() -> Self {
+        Self {
+            file: None,
+            endpoints: None,
+            retry_window: default_retry_window(),
+        }
+    }
+}
+
+/// The retry windows accepted: 1 minute to 30 days.
+pub const RETRY_WINDOW_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(60)..=Duration::from_secs(30 * 86_400);
+
+/// Reads `90s`, `15m`, `72h` or `3d`. Pure.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let seconds_per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let number: u64 = text[..text.len() - 1].parse().ok()?;
+    number.checked_mul(seconds_per).map(Duration::from_secs)
 }
 
 fn default_mappings() -> PathBuf {
@@ -104,6 +172,9 @@ fn default_workers() -> u16 {
 }
 fn default_shard() -> String {
     "0/1".to_owned()
+}
+fn default_retry_window() -> String {
+    "72h".to_owned()
 }
 
 impl Default for ApiSection {

@@ -15,8 +15,9 @@ use crate::{
     resend::WEBHOOK_ID_HEADER,
 };
 
-/// How long one `receive` waits for a message; also the worst-case shutdown latency when idle.
-const RECEIVE_WAIT: Duration = Duration::from_millis(500);
+/// How long one `receive` waits for a message. Long, so idle workers cost (almost) nothing: the
+/// bus wakes a waiting receive when a message arrives, and shutdown interrupts the wait.
+const RECEIVE_WAIT: Duration = Duration::from_secs(5);
 /// Pause after a bus failure before trying again.
 const BUS_PAUSE: Duration = Duration::from_secs(1);
 
@@ -38,7 +39,7 @@ pub async fn run_deliveries(
     sub: Subscription,
     hook: RestHook,
     events: UnboundedSender<DeliveryEvent>,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
     if !sub.is_live() {
         return;
@@ -62,7 +63,13 @@ pub async fn run_deliveries(
             p.saturating_sub(state.last_sent.elapsed())
                 .clamp(Duration::from_millis(1), RECEIVE_WAIT)
         });
-        match bus.receive(&queue, wait).await {
+        let received = tokio::select! {
+            received = bus.receive(&queue, wait) => received,
+            // Stop waiting at once. A receive is only ever dropped here, before the worker holds
+            // a delivery; a message leased at that very instant comes back when its lease ends.
+            () = stop_signal(&mut shutdown) => break,
+        };
+        match received {
             Ok(Some(delivery)) => {
                 let number = delivery.message.headers.get("event-number");
                 if let Some(n) = number.and_then(|n| n.parse::<u64>().ok()) {
@@ -83,7 +90,10 @@ pub async fn run_deliveries(
             Ok(None) => {}
             Err(e) => {
                 bus_failed("receive", &sub.id, &e);
-                tokio::time::sleep(BUS_PAUSE).await;
+                tokio::select! {
+                    () = tokio::time::sleep(BUS_PAUSE) => {}
+                    () = stop_signal(&mut shutdown) => break,
+                }
             }
         }
     }
@@ -121,6 +131,12 @@ async fn send_heartbeat(
 
 fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
     *shutdown.borrow() || shutdown.has_changed().is_err()
+}
+
+/// Resolves once `shutdown` turns `true` or its sender is dropped.
+async fn stop_signal(shutdown: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone: stop as well.
+    let _ = shutdown.wait_for(|&stop| stop).await;
 }
 
 /// One attempt at one delivery; `None` when the bus failed to record the outcome (the message

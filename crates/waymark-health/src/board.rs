@@ -152,6 +152,11 @@ impl HealthBoard {
             Observation::DeadLettered { subscription } => {
                 self.sub(&subscription).outcome(Outcome::DeadLettered, now);
             }
+            Observation::Deactivated { subscription } => self.sub(&subscription).deactivated = true,
+            Observation::Heartbeat {
+                subscription,
+                delivered,
+            } => self.sub(&subscription).silent = !delivered,
             Observation::BreakGlass { role, organisation } => {
                 self.break_glass_used(&role, &organisation, now);
             }

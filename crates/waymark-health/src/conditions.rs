@@ -93,6 +93,20 @@ impl HealthBoard {
             );
             let level = failing.then_some(Severity::Critical);
             out.push((codes::SUBSCRIPTION_FAILING, id.clone(), level, detail));
+            // Sampled dead-letter depth when the shell gives one, else "ever dead-lettered".
+            let dead = sub.dead_backlog.unwrap_or(sub.dead_lettered);
+            let detail = format!(
+                "{id}: {dead} notification(s) dead-lettered: fix the endpoint, then resend them \
+                 with $resend"
+            );
+            let level = (dead > 0).then_some(Severity::Critical);
+            out.push((codes::DEAD_LETTER, id.clone(), level, detail));
+            let detail = format!("{id}: a heartbeat was not accepted: the endpoint is silent");
+            let level = sub.silent.then_some(Severity::Warning);
+            out.push((codes::SUBSCRIPTION_SILENT, id.clone(), level, detail));
+            let detail = format!("{id}: the endpoint answered 410 Gone: subscription switched off");
+            let level = sub.deactivated.then_some(Severity::Critical);
+            out.push((codes::SUBSCRIPTION_DEACTIVATED, id.clone(), level, detail));
         }
     }
 

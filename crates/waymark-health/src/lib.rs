@@ -41,6 +41,16 @@ pub mod codes {
     pub const FEED_QUIET: &str = "ops.feed-quiet";
     /// A subscription's deliveries are failing or dead-lettered.
     pub const SUBSCRIPTION_FAILING: &str = "ops.subscription-failing";
+    /// A notification is in a subscription's dead-letter queue: an operator fixes the endpoint
+    /// (or the subscription), then resends it with `$resend`. Cleared when the dead-letter queue
+    /// is empty again.
+    pub const DEAD_LETTER: &str = "ops.delivery.dead-letter";
+    /// A heartbeat failed: the subscriber's endpoint is silent. Cleared by the next delivery or
+    /// heartbeat accepted.
+    pub const SUBSCRIPTION_SILENT: &str = "ops.subscription.silent";
+    /// The endpoint answered `410 Gone` and the subscription was switched off (status `off`).
+    /// Cleared when it delivers again (switched back on).
+    pub const SUBSCRIPTION_DEACTIVATED: &str = "ops.subscription.deactivated";
     /// A feed's quarantine rate is over its threshold.
     pub const QUARANTINE_RATE: &str = "ops.quarantine-rate";
     /// A dataset item's completeness fell well below its best.

@@ -73,6 +73,19 @@ pub enum Observation {
         /// Subscription id.
         subscription: String,
     },
+    /// The endpoint answered `410 Gone`: the subscription was switched off.
+    Deactivated {
+        /// Subscription id.
+        subscription: String,
+    },
+    /// A heartbeat was sent (nothing delivered for the heartbeat period); not `delivered`: the
+    /// endpoint is silent.
+    Heartbeat {
+        /// Subscription id.
+        subscription: String,
+        /// Whether the endpoint accepted it.
+        delivered: bool,
+    },
     /// A person's record was served under break-glass (the API's `$summary` / `$everything`).
     /// Who asked, by role and organisation; never the person or the stated reason.
     BreakGlass {

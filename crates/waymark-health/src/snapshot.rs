@@ -174,6 +174,9 @@ pub struct SubscriptionView {
     pub last_delivered: Option<DateTime<Utc>>,
     /// Per bucket over the run.
     pub series: Vec<SeriesPoint>,
+    /// The alerts raised about it and not yet cleared (dead letters, silent endpoint, switched
+    /// off, failing), newest first.
+    pub alerts: Vec<Alert>,
 }
 
 /// A queue's depth.

@@ -38,6 +38,10 @@ pub(crate) struct SubStats {
     pub dead_backlog: Option<u64>,
     pub last_delivered: Option<DateTime<Utc>>,
     pub series: Series,
+    /// The last heartbeat failed, and nothing was delivered since.
+    pub silent: bool,
+    /// Switched off by a `410 Gone`, and nothing was delivered since.
+    pub deactivated: bool,
 }
 
 impl SubStats {
@@ -57,6 +61,8 @@ impl SubStats {
             dead_backlog: None,
             last_delivered: None,
             series: Series::new(config.bucket_secs, config.buckets_kept),
+            silent: false,
+            deactivated: false,
         }
     }
 
@@ -71,6 +77,9 @@ impl SubStats {
                 bucket.delivered += 1;
                 self.delivered += 1;
                 self.last_delivered = Some(now);
+                // Delivering again: the endpoint answers, and the subscription is on.
+                self.silent = false;
+                self.deactivated = false;
             }
             Outcome::Retried => {
                 bucket.failed += 1;

@@ -133,7 +133,23 @@ impl HealthBoard {
             dead_backlog: sub.dead_backlog,
             last_delivered: sub.last_delivered,
             series: sub.series.points(),
+            alerts: self.open_alerts(id),
         }
+    }
+
+    /// The raised alerts about subscription `id` whose condition still holds, newest first.
+    fn open_alerts(&self, id: &str) -> Vec<crate::Alert> {
+        self.alerts
+            .iter()
+            .filter(|a| a.subject == id && a.state == crate::AlertState::Raised)
+            .filter(|a| SUBSCRIPTION_CODES.contains(&a.code))
+            .filter(|a| self.conditions.contains_key(&(a.code, a.subject.clone())))
+            .fold(Vec::new(), |mut open: Vec<crate::Alert>, a| {
+                if !open.iter().any(|o| o.code == a.code) {
+                    open.push(a.clone());
+                }
+                open
+            })
     }
 
     /// One feed's view, if the feed is known.
@@ -148,6 +164,14 @@ impl HealthBoard {
         self.subs.contains_key(id).then(|| self.sub_view(id))
     }
 }
+
+/// The alert codes whose subject is a subscription id.
+const SUBSCRIPTION_CODES: [&str; 4] = [
+    crate::codes::SUBSCRIPTION_FAILING,
+    crate::codes::DEAD_LETTER,
+    crate::codes::SUBSCRIPTION_SILENT,
+    crate::codes::SUBSCRIPTION_DEACTIVATED,
+];
 
 impl SubscriptionView {
     fn idle(id: &str) -> Self {
@@ -167,6 +191,7 @@ impl SubscriptionView {
             dead_backlog: None,
             last_delivered: None,
             series: Vec::new(),
+            alerts: Vec::new(),
         }
     }
 }

@@ -1,22 +1,22 @@
 //! Starting every stage worker of one hub process.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tokio::{
     sync::{mpsc, watch},
     task::JoinSet,
 };
 use waymark_bus::{Bus, BusError};
-use waymark_delivery::{DeliveryEvent, RestHook, Subscription};
+use waymark_delivery::{DeliveryEvent, RestHook};
 use waymark_mapping::MappingSet;
 use waymark_policy::Policy;
 use waymark_profile::Validator;
 use waymark_record::Topics;
-use waymark_store::Store;
+use waymark_store::{AuditLog, Store};
 
 use crate::{
-    INGEST, MapStage, RECORD, RELEASE, RecordStage, ReleaseStage, Telemetry, declare_all,
-    run_worker,
+    INGEST, MapStage, RECORD, RELEASE, RecordStage, ReleaseStage, SubscriptionFilter,
+    SubscriptionSet, Telemetry, declare_all, run_worker, supervisor::Supervisor,
 };
 
 /// Everything a hub process runs with.
@@ -25,6 +25,8 @@ pub struct HubParts {
     pub bus: Arc<dyn Bus>,
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The audit trail: the release stage records each pushed release's manifest in it.
+    pub audit: Arc<dyn AuditLog>,
     /// Loaded mappings.
     pub mappings: Arc<MappingSet>,
     /// The profile validator.
@@ -33,10 +35,13 @@ pub struct HubParts {
     pub policy: Arc<Policy>,
     /// The pathway topics (`Topics::builtin()`: the HJMD package's).
     pub topics: Arc<Topics>,
-    /// Subscriptions.
-    pub subscriptions: Vec<Subscription>,
+    /// The live subscriptions.
+    pub subscriptions: Arc<SubscriptionSet>,
     /// The rest-hook client.
     pub hook: RestHook,
+    /// How long a notification is retried before it is dead-lettered (the hook's
+    /// `RestHookConfig::retry_window`): delivery queues are declared with it.
+    pub retry_window: Duration,
     /// Stage telemetry.
     pub telemetry: Telemetry,
     /// Delivery telemetry.
@@ -89,14 +94,23 @@ pub struct StagePlan {
     pub stages: Vec<Stage>,
     /// Concurrent workers per stage (per subscription for `deliver`); at least 1.
     pub workers: usize,
+    /// The subscriptions `deliver` serves (`waymark run --shard I/N`); the others are left to
+    /// other processes. Release always fans out to every subscription.
+    pub deliver_for: SubscriptionFilter,
 }
 
 impl StagePlan {
-    /// Every stage, one worker each: the embedded hub.
+    /// Every stage, one worker each, every subscription: the embedded hub.
     pub fn all() -> Self {
+        Self::of(Stage::ALL.to_vec(), 1)
+    }
+
+    /// `stages` with `workers` each, delivering for every subscription.
+    pub fn of(stages: Vec<Stage>, workers: usize) -> Self {
         Self {
-            stages: Stage::ALL.to_vec(),
-            workers: 1,
+            stages,
+            workers,
+            deliver_for: SubscriptionFilter::all(),
         }
     }
 
@@ -112,15 +126,22 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Declares the queues and starts one worker per stage and one per subscription.
+    /// Declares the queues and starts one worker per stage and the delivery supervisor (one
+    /// worker per live subscription, following the set as it changes).
     pub async fn start(parts: HubParts) -> Result<Self, BusError> {
         Self::start_plan(parts, &StagePlan::all()).await
     }
 
     /// Declares the queues and starts the planned stages' workers. Several processes may run
-    /// the same stage on one bus: the bus shares the work and keeps per-key order.
+    /// the same stage on one bus: the bus shares the work and keeps per-key order. With
+    /// `deliver` planned, a supervisor keeps `plan.workers` deliver workers running for each live
+    /// subscription `plan.deliver_for` serves, as the set changes (see `supervisor`).
     pub async fn start_plan(parts: HubParts, plan: &StagePlan) -> Result<Self, BusError> {
-        declare_all(parts.bus.as_ref(), &parts.subscriptions).await?;
+        declare_all(parts.bus.as_ref(), &[]).await?;
+        for sub in parts.subscriptions.snapshot().iter() {
+            let spec = waymark_delivery::queue_spec_for(sub, parts.retry_window);
+            parts.bus.declare(&spec).await?;
+        }
         let (shutdown, watch_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let workers = plan.workers.max(1);
@@ -132,17 +153,16 @@ impl Hub {
             }
         }
         if plan.runs(Stage::Deliver) {
-            for sub in &parts.subscriptions {
-                for _ in 0..workers {
-                    tasks.spawn(waymark_delivery::run_deliveries(
-                        parts.bus.clone(),
-                        sub.clone(),
-                        parts.hook.clone(),
-                        parts.delivery_events.clone(),
-                        watch_rx.clone(),
-                    ));
-                }
-            }
+            let supervisor = Supervisor {
+                bus: parts.bus.clone(),
+                hook: parts.hook.clone(),
+                set: parts.subscriptions.clone(),
+                serves: plan.deliver_for.clone(),
+                workers,
+                retry_window: parts.retry_window,
+                events: parts.delivery_events.clone(),
+            };
+            tasks.spawn(supervisor.run(watch_rx.clone()));
         }
         Ok(Self { shutdown, tasks })
     }
@@ -189,9 +209,11 @@ fn handlers(parts: &HubParts, plan: &StagePlan) -> Vec<StageHandler> {
         let release = ReleaseStage {
             validator: parts.validator.clone(),
             policy: parts.policy.clone(),
-            subscriptions: Arc::new(parts.subscriptions.clone()),
+            subscriptions: parts.subscriptions.clone(),
             store: parts.store.clone(),
+            audit: parts.audit.clone(),
             bus: parts.bus.clone(),
+            retry_window: parts.retry_window,
             telemetry: parts.telemetry.clone(),
         };
         out.push((Stage::Release, RELEASE, Arc::new(release)));

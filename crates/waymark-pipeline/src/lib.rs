@@ -18,6 +18,8 @@ mod quarantine;
 mod queues;
 mod record;
 mod release;
+mod subscriptions;
+mod supervisor;
 mod telemetry;
 mod worker;
 
@@ -27,6 +29,11 @@ pub use map::{MapStage, map_envelope};
 pub use quarantine::Refusal;
 pub use queues::{INGEST, RECORD, RELEASE, STAGE_DELIVERY_LIMIT, declare_all};
 pub use record::RecordStage;
-pub use release::{ConsentChange, ConsentChangeError, EVERY_CHANGE, ReleaseStage, wants};
+pub use release::{
+    ConsentChange, ConsentChangeError, EVERY_CHANGE, RECALLED, REDELIVERED, RELEASED, ReleaseStage,
+    event_facts, queues_for, wants,
+};
+pub use subscriptions::{POLL_EVERY, SubscriptionSet};
+pub use supervisor::{RECHECK, SubscriptionFilter};
 pub use telemetry::{PipelineEvent, Telemetry};
 pub use worker::{Handler, Step, run_worker};

@@ -1,36 +1,53 @@
 //! The release stage: for each event and each matching subscription, ask the policy engine
 //! what that recipient may receive and queue the result for delivery.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use waymark_bus::{Bus, Delivery};
+use waymark_bus::{Bus, BusError, Delivery};
 use waymark_core::ErrorCode;
-use waymark_delivery::{EnqueueError, EventMeta, Subscription};
-use waymark_policy::{Policy, ReleaseContext};
+use waymark_delivery::{EnqueueError, EventMeta, Subscription, SubscriptionStatus};
+use waymark_policy::{Policy, PolicyError, Releasable, ReleaseContext};
 use waymark_profile::{CanonicalBundle, Validator};
-use waymark_store::{PathwayEvent, Store};
+use waymark_store::{AuditLog, PathwayEvent, Store};
 
 use crate::{
-    PipelineEvent, Step, Telemetry, carried,
+    PipelineEvent, Step, SubscriptionSet, Telemetry, carried,
     quarantine::{self, Refusal, Refused},
     telemetry,
     worker::{Handler, transient_backoff},
 };
 
+mod audit;
 mod consent;
+mod facts;
+mod recall;
 
+pub use audit::{RECALLED, REDELIVERED, RELEASED};
 pub use consent::{ConsentChange, ConsentChangeError};
+pub use facts::event_facts;
 
 /// The topic raised with every change to a person's dataset (the record stage raises it
 /// beside the specific topics, once per message that changed something).
 pub const EVERY_CHANGE: &str = "record.updated";
 
-/// Whether a subscription wants an event of `topic`: its own topic, and consent changes for
-/// subscribers to every change (a consent is part of the person's dataset).
-pub fn wants(subscription: &Subscription, topic: &str) -> bool {
+/// Whether notifications are queued for a subscription: enabled, and `active` or `error` (an
+/// `error` subscription is not delivered, but its events keep queueing for when it recovers;
+/// `requested` and `off` get none).
+pub fn queues_for(subscription: &Subscription) -> bool {
     subscription.enabled
+        && matches!(
+            subscription.status,
+            SubscriptionStatus::Active | SubscriptionStatus::Error
+        )
+}
+
+/// Whether a subscription wants an event of `topic`: it is queued for ([`queues_for`]), on its
+/// own topic, or on consent changes as a subscriber to every change (a consent is part of the
+/// person's dataset). Its filters are checked apart, against the event's facts.
+pub fn wants(subscription: &Subscription, topic: &str) -> bool {
+    queues_for(subscription)
         && (subscription.topic == topic
             || (subscription.topic == EVERY_CHANGE && topic == waymark_store::CONSENT_CHANGED))
 }
@@ -46,12 +63,17 @@ pub struct ReleaseStage {
     pub validator: Arc<Validator>,
     /// The role policy.
     pub policy: Arc<Policy>,
-    /// Active subscriptions.
-    pub subscriptions: Arc<Vec<Subscription>>,
+    /// The live subscriptions.
+    pub subscriptions: Arc<SubscriptionSet>,
     /// Event numbers and quarantine.
     pub store: Arc<dyn Store>,
+    /// The audit trail: each notification queued is recorded in it first.
+    pub audit: Arc<dyn AuditLog>,
     /// Where delivery queues live.
     pub bus: Arc<dyn Bus>,
+    /// The delivery queues' retry window: a subscription's queue not yet declared (created
+    /// since the hub started) is declared with it.
+    pub retry_window: Duration,
     /// Telemetry.
     pub telemetry: Telemetry,
 }
@@ -70,10 +92,11 @@ impl Handler for ReleaseStage {
                 Ok(read) => read,
                 Err(refusal) => return self.refuse(refused, refusal, delivery.attempt).await,
             };
-        for sub in self
-            .subscriptions
+        let subscriptions = self.subscriptions.snapshot();
+        let facts = event_facts(bundle.as_json());
+        for sub in subscriptions
             .iter()
-            .filter(|s| wants(s, &msg.event.topic))
+            .filter(|s| wants(s, &msg.event.topic) && s.matches(&facts))
         {
             if let Err(step) = self
                 .release_to(sub, &msg.event, &bundle, delivery.attempt)
@@ -95,23 +118,14 @@ impl ReleaseStage {
         bundle: &CanonicalBundle,
         attempt: u32,
     ) -> Result<(), Step> {
-        // Consent is read at the moment of each release, never cached past a change.
-        let consents = self.store.consents(&event.person_id).await.map_err(|e| {
-            tracing::warn!(event_id = %event.event_id, subscription = %sub.id, error = %e, "consents unreadable");
+        let retry = |err: &dyn std::fmt::Display| {
+            tracing::warn!(event_id = %event.event_id, subscription = %sub.id, error = %err, "release failed");
             Step::Retry(transient_backoff(attempt))
-        })?;
-        let consents: Vec<serde_json::Value> = consents
-            .iter()
-            .map(|c| serde_json::from_str(c.consent.expose()).unwrap_or(serde_json::Value::Null))
-            .collect();
-        let cx = ReleaseContext {
-            consents: &consents,
-            now: chrono::Utc::now(),
-            break_glass: None,
         };
         let releasable = match self
-            .policy
-            .release_with_consent(bundle, &sub.recipient, &cx)
+            .decide(sub, event, bundle)
+            .await
+            .map_err(|e| retry(&e))?
         {
             Ok(releasable) => releasable,
             Err(err) => {
@@ -119,23 +133,11 @@ impl ReleaseStage {
                 return Ok(());
             }
         };
-        let retry = |err: &dyn std::fmt::Display| {
-            tracing::warn!(event_id = %event.event_id, subscription = %sub.id, error = %err, "release failed");
-            Step::Retry(transient_backoff(attempt))
-        };
         let number = self
             .store
             .event_number(&sub.id, &event.event_id)
             .await
             .map_err(|e| retry(&e))?;
-        let meta = EventMeta {
-            event_id: event.event_id.clone(),
-            event_number: number,
-            // A `record.updated` subscriber is notified of every change as a `record.updated` event.
-            topic: sub.topic.clone(),
-            timestamp: event.event_time,
-            patient_id: releasable.patient_id().to_owned(),
-        };
         if releasable.privacy_officer_alert() {
             // The reason is the clinician's statement: in the manifest, never in a log.
             tracing::warn!(event_id = %event.event_id, subscription = %sub.id, "break-glass release: alert the privacy officer");
@@ -145,8 +147,25 @@ impl ReleaseStage {
             });
         }
         let withheld = releasable.manifest().withheld.len();
-        match waymark_delivery::enqueue(self.bus.as_ref(), sub, &meta, releasable).await {
-            Ok(_) => {}
+        // Audit first: nothing is queued that the trail does not show.
+        let record = audit::push_record(
+            sub,
+            event,
+            &sub.topic,
+            &releasable,
+            audit::Push::Release { attempt },
+        );
+        self.audit.append(record).await.map_err(|e| retry(&e))?;
+        let meta = EventMeta {
+            event_id: event.event_id.clone(),
+            event_number: number,
+            // A `record.updated` subscriber is notified of every change as a `record.updated` event.
+            topic: sub.topic.clone(),
+            timestamp: event.event_time,
+            patient_id: releasable.patient_id().to_owned(),
+        };
+        match self.enqueue(sub, event, bundle, &meta, releasable).await {
+            Ok(()) => {}
             Err(EnqueueError::Bus(err)) => return Err(retry(&err)),
             Err(err) => {
                 // A mismatch the release stage itself caused: never retried, always reported.
@@ -165,6 +184,62 @@ impl ReleaseStage {
             event_time: event.event_time,
         });
         Ok(())
+    }
+
+    /// What the policy releases of `bundle` to `sub`'s recipient under the person's consents as
+    /// they stand now (read at the moment of each release, never cached past a change). The
+    /// outer error is the store's (transient).
+    async fn decide(
+        &self,
+        sub: &Subscription,
+        event: &PathwayEvent,
+        bundle: &CanonicalBundle,
+    ) -> Result<Result<Releasable, PolicyError>, waymark_store::StoreError> {
+        let consents = self.store.consents(&event.person_id).await?;
+        let consents: Vec<serde_json::Value> = consents
+            .iter()
+            .map(|c| serde_json::from_str(c.consent.expose()).unwrap_or(serde_json::Value::Null))
+            .collect();
+        let cx = ReleaseContext {
+            consents: &consents,
+            now: chrono::Utc::now(),
+            break_glass: None,
+        };
+        Ok(self
+            .policy
+            .release_with_consent(bundle, &sub.recipient, &cx))
+    }
+
+    /// `waymark_delivery::enqueue`; a subscription created since its queue was last declared
+    /// gets the queue declared, and the same decision queued again.
+    async fn enqueue(
+        &self,
+        sub: &Subscription,
+        event: &PathwayEvent,
+        bundle: &CanonicalBundle,
+        meta: &EventMeta,
+        releasable: Releasable,
+    ) -> Result<(), EnqueueError> {
+        match waymark_delivery::enqueue(self.bus.as_ref(), sub, meta, releasable).await {
+            Err(EnqueueError::Bus(BusError::UnknownQueue(_))) => {}
+            other => return other.map(|_| ()),
+        }
+        self.declare_queue(sub).await?;
+        let again = match self.decide(sub, event, bundle).await {
+            Ok(Ok(releasable)) => releasable,
+            // The decision moved between the two reads: the message is redelivered and decided
+            // afresh.
+            _ => return Err(EnqueueError::Bus(BusError::UnknownQueue(sub.id.clone()))),
+        };
+        waymark_delivery::enqueue(self.bus.as_ref(), sub, meta, again)
+            .await
+            .map(|_| ())
+    }
+
+    /// Declares `sub`'s delivery queue with the hub's retry window.
+    async fn declare_queue(&self, sub: &Subscription) -> Result<(), BusError> {
+        let spec = waymark_delivery::queue_spec_for(sub, self.retry_window);
+        self.bus.declare(&spec).await
     }
 
     fn not_released(&self, event: &PathwayEvent, sub: &Subscription, code: &str) {

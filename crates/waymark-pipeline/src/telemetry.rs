@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use waymark_core::{MessageId, SourceSystem};
 
 /// `Encounter.location.location.identifier.system` of a prison establishment.
-const ESTABLISHMENT_SYSTEM: &str = "https://fhir.waymark.org.uk/Id/prison-establishment";
+pub(crate) const ESTABLISHMENT_SYSTEM: &str = "https://fhir.waymark.org.uk/Id/prison-establishment";
 /// `Bundle.meta.source` starts with this, then `<source>#<envelope id>`.
 const META_SOURCE_BASE: &str = "https://fhir.waymark.org.uk/source/";
 

@@ -1,8 +1,8 @@
 //! The hub through the bus against the broker's own ceiling, in one run
 //! (`cargo bench -p waymark --bench hub_bus`, with `WAYMARK_AMQP_URL` set):
-//! - broker only (lapin, no bus; the functions of `waymark-bus/benches/ceiling.rs`): publish +
-//!   confirm + consume + ack of persistent 1 KiB messages on a classic and a quorum queue,
-//!   confirms by 256 and one by one;
+//! - broker only (lapin, no bus; `waymark bench`'s `bench::broker`, moved from
+//!   `waymark-bus/benches/ceiling.rs`): publish + confirm + consume + ack of persistent 1 KiB
+//!   messages on a classic and a quorum queue, confirms by 256 and one by one;
 //! - the hub (in-process `Hub::start_plan`, every stage, `WAYMARK_BENCH_WORKERS` workers per
 //!   stage, default 4) on RabbitMQ and on the embedded bus, both with the SQLite store: the
 //!   NOMIS adapter's envelopes for a synthetic population (`WAYMARK_BENCH_PEOPLE`, default 300)
@@ -12,12 +12,23 @@
 //! - the ratios: hub on RabbitMQ / broker ceiling, hub on RabbitMQ / hub embedded.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code, clippy::all)]
-#[path = "../../waymark-bus/benches/ceiling.rs"]
-mod ceiling;
+/// The broker ceiling and the envelope capture, shared with `waymark bench`.
+mod ceiling {
+    pub(crate) use waymark::commands::bench_cmd::bench::broker::broker_only as broker;
+
+    pub(crate) async fn broker_only(url: &str, kind: &str, n: u64, window: usize) -> f64 {
+        broker(url, kind, n, window).await.unwrap()
+    }
+
+    pub(crate) fn row(what: &str, rate: f64, ceiling: Option<(f64, &str)>) {
+        let ratio = ceiling.map_or(String::new(), |(c, of)| {
+            format!("{:>6.2}  of {of}", rate / c)
+        });
+        println!("{what:<52} {rate:>9.0}  {ratio}");
+    }
+}
 
 use std::{
-    net::SocketAddr,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -25,10 +36,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::sync::watch;
 use waymark::embedded::demo_subscriptions;
-use waymark_adapter_nomis::{AdapterContext, MockNomis, NomisConfig, Population, PushOptions};
-use waymark_bus::{Bus, Message, Publisher, QueueSpec, RabbitBus, RabbitBusOptions, SqliteBus};
+use waymark_adapter_nomis::Population;
+use waymark_bus::{Bus, Message, RabbitBus, RabbitBusOptions, SqliteBus};
 use waymark_delivery::{RestHook, RestHookConfig, Subscription, mock::MockReceiver};
 use waymark_pipeline::{Hub, HubParts, INGEST, PipelineEvent, RELEASE, StagePlan, Telemetry};
 use waymark_store::{SqliteStore, Store};
@@ -132,44 +142,11 @@ async fn main() {
     );
 }
 
-/// The envelopes the NOMIS adapter makes of `population`: the mock NOMIS pushes it to the
-/// adapter, which publishes to a capture queue on a scratch embedded bus; drained in order.
+/// The envelopes the NOMIS adapter makes of `population` (`waymark bench`'s capture).
 async fn capture_envelopes(population: Population) -> Vec<Message> {
-    let sent = population.expected().sent;
-    let nomis = MockNomis::start(population).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let bus: Arc<dyn Bus> = Arc::new(
-        SqliteBus::open(&dir.path().join("capture.db"))
-            .await
-            .unwrap(),
-    );
-    bus.declare(&QueueSpec::new("capture")).await.unwrap();
-    let (stop, shutdown) = watch::channel(false);
-    let cx = AdapterContext {
-        publisher: Publisher::new(Arc::clone(&bus), "capture"),
-        shutdown,
-    };
-    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let adapter = NomisConfig::new(listen, nomis.base_url())
-        .build(cx)
+    waymark::commands::bench_cmd::bench::fixtures::capture(population)
         .await
-        .unwrap();
-    let pushed = nomis
-        .push_to(&adapter.endpoint(), PushOptions::default())
-        .await;
-    assert_eq!(pushed.acknowledged, sent);
-    let _ = stop.send(true);
-    let mut out = Vec::with_capacity(sent);
-    while out.len() < sent {
-        let delivery = bus
-            .receive("capture", Duration::from_secs(5))
-            .await
-            .unwrap()
-            .unwrap();
-        bus.ack(&delivery).await.unwrap();
-        out.push(delivery.message);
-    }
-    out
+        .unwrap()
 }
 
 /// Loads `envelopes` onto the ingest queue in order (one publisher: the order the source sent
@@ -194,11 +171,13 @@ async fn through_hub(
         .unwrap();
     let load_rate = load(&bus, envelopes).await;
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
+    let sqlite = Arc::new(
         SqliteStore::open(&dir.path().join("store.db"))
             .await
             .unwrap(),
     );
+    let store: Arc<dyn Store> = sqlite.clone();
+    let audit: Arc<dyn waymark_store::AuditLog> = sqlite;
     let (telemetry, mut events) = Telemetry::channel();
     let released = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&released);
@@ -209,7 +188,7 @@ async fn through_hub(
             }
         }
     });
-    let parts = parts(Arc::clone(&bus), Arc::clone(&store), subs, telemetry);
+    let parts = parts(Arc::clone(&bus), Arc::clone(&store), audit, subs, telemetry);
     let start = Instant::now();
     let plan = StagePlan {
         workers,
@@ -249,6 +228,7 @@ async fn load(bus: &Arc<dyn Bus>, envelopes: &[Message]) -> f64 {
 fn parts(
     bus: Arc<dyn Bus>,
     store: Arc<dyn Store>,
+    audit: Arc<dyn waymark_store::AuditLog>,
     subscriptions: Vec<Subscription>,
     telemetry: Telemetry,
 ) -> HubParts {
@@ -257,12 +237,14 @@ fn parts(
     HubParts {
         bus,
         store,
+        audit,
         mappings: Arc::new(waymark_mapping::MappingSet::load(&mappings_dir).unwrap()),
         validator: Arc::new(waymark_profile::Validator::r4().unwrap()),
         policy: Arc::new(waymark_policy::Policy::builtin().unwrap()),
         topics: Arc::new(waymark_record::Topics::builtin().unwrap()),
-        subscriptions,
+        subscriptions: waymark_pipeline::SubscriptionSet::fixed(subscriptions),
         hook: RestHook::new(&RestHookConfig::default()).unwrap(),
+        retry_window: waymark_delivery::RETRY_WINDOW,
         telemetry,
         delivery_events,
     }
@@ -270,18 +252,7 @@ fn parts(
 
 /// Deletes the hub's stage queues, so the run starts empty.
 async fn clear_stage_queues(url: &str) {
-    let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
+    waymark::commands::bench_cmd::bench::broker::clear_stage_queues(url)
         .await
         .unwrap();
-    let channel = conn.create_channel().await.unwrap();
-    for queue in ["waymark.ingest", "waymark.record", "waymark.release"] {
-        for name in [queue.to_owned(), format!("{queue}.dead")] {
-            let options = lapin::options::QueueDeleteOptions::default();
-            channel
-                .queue_delete(name.as_str().into(), options)
-                .await
-                .unwrap();
-        }
-    }
-    let _ = conn.close(200, "cleared".into()).await;
 }

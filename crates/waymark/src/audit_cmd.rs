@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use waymark_store::{AuditLog, AuditQuery, StoreError, open_audit, verify_log};
 
-use crate::exit::{OK, REFUSED, UNREADABLE};
+use serde_json::json;
+use waymark_audit::{Tamper, TamperKind};
+
+use crate::exit::{OK, REFUSED, UNREADABLE, emit, failure, success};
 
 /// The audit trail: check the hash chain, export as FHIR AuditEvent.
 ///
@@ -40,11 +43,18 @@ pub enum AuditCommand {
 /// Example: waymark audit verify --store sqlite://hub-data/store.db
 ///
 /// Example: WAYMARK_STORE=postgres://waymark_hub:...@127.0.0.1:5433/waymark waymark audit verify
+///
+/// Example: waymark audit verify --store sqlite://hub-data/store.db --json | jq .head.hash
 #[derive(Args, Clone, Debug)]
 pub struct VerifyArgs {
     /// The store: sqlite://PATH, a path, or postgres://... (or WAYMARK_STORE).
     #[arg(long, env = "WAYMARK_STORE", hide_env_values = true)]
     pub store: String,
+    /// Print one JSON object on stdout: `{"ok": true, "entries", "head": {"sequence",
+    /// "hash"}}`, or `{"ok": false, "exit": 1, "error", "tampered": {"sequence", "kind"}}`;
+    /// same exit codes.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Write audit entries as FHIR R4 AuditEvents: a `searchset` Bundle (default) or NDJSON, one
@@ -112,9 +122,10 @@ async fn open(url: &str) -> Result<std::sync::Arc<dyn AuditLog>, StoreError> {
 async fn verify(args: &VerifyArgs) -> u8 {
     let log = match open(&args.store).await {
         Ok(log) => log,
-        Err(e) => return unreadable(&e),
+        Err(e) => return unreadable_as(&e, args.json),
     };
     match verify_log(&*log, 1_000).await {
+        Ok(Ok(v)) if args.json => emit(&success(json!({"entries": v.count, "head": v.head})), OK),
         Ok(Ok(v)) => {
             println!(
                 "audit log intact: {} entries, head {} {}",
@@ -122,12 +133,43 @@ async fn verify(args: &VerifyArgs) -> u8 {
             );
             OK
         }
+        Ok(Err(tamper)) if args.json => emit(&tampered(&tamper), REFUSED),
         Ok(Err(tamper)) => {
             println!("audit log TAMPERED: {tamper}");
             REFUSED
         }
-        Err(e) => unreadable(&e),
+        Err(e) => unreadable_as(&e, args.json),
     }
+}
+
+/// The `--json` form of a tampered log: where and how, never what.
+fn tampered(tamper: &Tamper) -> serde_json::Value {
+    let mut out = failure(REFUSED, "audit.tampered", &tamper.to_string());
+    out["tampered"] = json!({"sequence": tamper.sequence, "kind": kind_code(tamper.kind)});
+    out
+}
+
+/// `Modified` → `modified`, `BrokenLink` → `broken-link`.
+fn kind_code(kind: TamperKind) -> String {
+    let mut code = String::new();
+    for (i, c) in format!("{kind:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            code.push('-');
+        }
+        code.push(c.to_ascii_lowercase());
+    }
+    code
+}
+
+fn unreadable_as(e: &StoreError, json: bool) -> u8 {
+    if json {
+        let message = format!("the store cannot be read: {e}");
+        return emit(
+            &failure(UNREADABLE, "store.unreadable", &message),
+            UNREADABLE,
+        );
+    }
+    unreadable(e)
 }
 
 async fn export(args: &ExportArgs) -> u8 {

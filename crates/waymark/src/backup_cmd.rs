@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Args;
 use waymark_store::backup::{self, BackupError, Report};
 
-use crate::exit::{OK, REFUSED, UNREADABLE};
+use crate::exit::{OK, REFUSED, UNREADABLE, emit, fail, success};
 
 /// Write a consistent backup of a store; the hub may keep running.
 ///
@@ -35,7 +35,9 @@ pub struct BackupArgs {
     /// The backup file to write (must not exist).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Print the report as JSON.
+    /// Print the result as one JSON object on stdout (`{"ok": true, "backend", "file",
+    /// "bytes", "counts", "consents"}`, or `{"ok": false, "exit", "error": {"code",
+    /// "message"}}`); same exit codes.
     #[arg(long)]
     pub json: bool,
 }
@@ -66,7 +68,9 @@ pub struct RestoreArgs {
     /// Replace an existing store (SQLite) or a database that holds data (PostgreSQL).
     #[arg(long)]
     pub force: bool,
-    /// Print the report as JSON.
+    /// Print the result as one JSON object on stdout (`{"ok": true, "backend", "file",
+    /// "bytes", "counts", "consents"}`, or `{"ok": false, "exit", "error": {"code",
+    /// "message"}}`); same exit codes.
     #[arg(long)]
     pub json: bool,
 }
@@ -93,27 +97,42 @@ fn block_on<F: std::future::Future<Output = Result<Report, BackupError>>>(
         .block_on(future)
 }
 
-/// Prints the report (stdout) or the error (stderr) and picks the exit code.
+/// Prints the report (stdout) or the error (stderr; with `--json`, a failure object on stdout)
+/// and picks the exit code.
 fn finish(command: &str, done: &str, result: Result<Report, BackupError>, json: bool) -> u8 {
     match result {
-        Ok(report) if json => match serde_json::to_string_pretty(&report) {
-            Ok(text) => {
-                println!("{text}");
-                OK
-            }
-            Err(e) => {
-                eprintln!("waymark {command}: cannot print the report: {e}");
-                UNREADABLE
-            }
+        Ok(report) if json => match serde_json::to_value(&report) {
+            Ok(value) => emit(&success(value), OK),
+            Err(e) => fail(true, command, UNREADABLE, "cli.output", &e.to_string()),
         },
         Ok(report) => {
             println!("{}", summary(done, &report));
             OK
         }
         Err(err) => {
-            eprintln!("waymark {command}: {err}");
-            exit_code(&err)
+            let code = exit_code(&err);
+            fail(
+                json,
+                command,
+                code,
+                error_code(command, &err),
+                &err.to_string(),
+            )
         }
+    }
+}
+
+/// A stable code for each kind of failure, for scripts (`backup.refused`, `restore.bad-backup`).
+fn error_code(command: &str, err: &BackupError) -> &'static str {
+    let backup = command == "backup";
+    match err {
+        BackupError::Refused(_) if backup => "backup.refused",
+        BackupError::Refused(_) => "restore.refused",
+        BackupError::BadBackup { .. } => "restore.bad-backup",
+        BackupError::Url(_) => "store.url",
+        BackupError::Store(_) => "store.unreadable",
+        BackupError::Io { .. } => "file.io",
+        BackupError::Tool(_) => "backup.tool",
     }
 }
 

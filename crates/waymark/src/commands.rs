@@ -27,6 +27,10 @@ pub mod backup_cmd;
 #[path = "audit_cmd.rs"]
 pub mod audit_cmd;
 
+/// `waymark bench` (its own file and folder).
+#[path = "bench_cmd.rs"]
+pub mod bench_cmd;
+
 /// Run one source message through its mapping and the profile; print the canonical bundle.
 ///
 /// FILE is a native message of the source (for NOMIS, the SNS notification JSON; give the

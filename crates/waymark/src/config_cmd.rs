@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 use waymark_config::{Config, Problem, Problems};
 
-use crate::exit::{OK, REFUSED, UNREADABLE};
+use crate::exit::{OK, REFUSED, UNREADABLE, emit, failure, success};
 
 /// The hub's configuration file: check one, or print the JSON Schema of the format.
 ///
@@ -37,10 +37,17 @@ pub enum ConfigCommand {
 /// Exit 0 good; 1 problems; 2 unreadable.
 ///
 /// Example: waymark config check /etc/waymark/waymark.toml
+///
+/// Example: waymark config check --json waymark.toml | jq '.problems[].key'
 #[derive(Args, Clone, Debug)]
 pub struct CheckArgs {
     /// The configuration file (TOML).
     pub file: PathBuf,
+    /// Print one JSON object on stdout: `{"ok": true, "file"}`, or `{"ok": false, "exit",
+    /// "error", "problems": [{"file", "line", "column", "key", "message", "expected"}]}`; same
+    /// exit codes.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Print the JSON Schema of the configuration file (generated from the types; also in
@@ -53,7 +60,7 @@ pub struct SchemaArgs {}
 /// Runs `waymark config`; returns the exit code.
 pub fn run(args: &ConfigArgs) -> u8 {
     match &args.command {
-        ConfigCommand::Check(check) => run_check(&check.file),
+        ConfigCommand::Check(check) => run_check(&check.file, check.json),
         ConfigCommand::Schema(_) => {
             let schema = waymark_config::schema();
             println!(
@@ -65,28 +72,64 @@ pub fn run(args: &ConfigArgs) -> u8 {
     }
 }
 
-fn run_check(file: &Path) -> u8 {
+fn run_check(file: &Path, json: bool) -> u8 {
     let env = |name: &str| std::env::var(name).ok();
     let config = match waymark_config::load(file, &env) {
         Ok(config) => config,
-        Err(problems) => return report(&problems, file),
+        Err(problems) => return report(&problems, file, json),
     };
     let mut problems = check_parts(&config, &file.display().to_string());
     let text = std::fs::read_to_string(file).unwrap_or_default();
     for problem in &mut problems {
         problem.at = waymark_config::locate(&text, &problem.key);
     }
-    if problems.is_empty() {
-        println!("{}: ok", file.display());
-        return OK;
+    if !problems.is_empty() {
+        return report(&Problems(problems), file, json);
     }
-    report(&Problems(problems), file)
+    if json {
+        return emit(
+            &success(serde_json::json!({"file": file.display().to_string()})),
+            OK,
+        );
+    }
+    println!("{}: ok", file.display());
+    OK
 }
 
-fn report(problems: &Problems, file: &Path) -> u8 {
-    eprintln!("{problems}");
+fn report(problems: &Problems, file: &Path, json: bool) -> u8 {
     let unreadable = problems.0.len() == 1 && problems.0[0].key.is_empty() && !file.is_file();
-    if unreadable { UNREADABLE } else { REFUSED }
+    let code = if unreadable { UNREADABLE } else { REFUSED };
+    if !json {
+        eprintln!("{problems}");
+        return code;
+    }
+    let (error_code, message) = if unreadable {
+        (
+            "config.unreadable",
+            "the configuration file cannot be read".to_owned(),
+        )
+    } else {
+        (
+            "config.problems",
+            format!("{} problem(s)", problems.0.len()),
+        )
+    };
+    let mut out = failure(code, error_code, &message);
+    out["file"] = Value::from(file.display().to_string());
+    out["problems"] = problems.0.iter().map(problem_json).collect();
+    emit(&out, code)
+}
+
+/// One problem as JSON: where (line and column when known), which key, what, what was expected.
+fn problem_json(p: &Problem) -> Value {
+    serde_json::json!({
+        "file": p.file,
+        "line": p.at.map(|(line, _)| line),
+        "column": p.at.map(|(_, column)| column),
+        "key": p.key,
+        "message": p.message,
+        "expected": p.expected,
+    })
 }
 
 /// What the binary checks beyond the file itself.

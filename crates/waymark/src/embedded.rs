@@ -15,9 +15,11 @@ use tokio::{
 use waymark_adapter_nomis::{AdapterContext, NomisConfig, RunningAdapter};
 use waymark_bus::{Bus, Publisher, SqliteBus};
 use waymark_core::Role;
-use waymark_delivery::{DeliveryEvent, PayloadMode, RestHook, RestHookConfig, Subscription};
+use waymark_delivery::{
+    DeliveryEvent, PayloadMode, RETRY_WINDOW, RestHook, RestHookConfig, Subscription,
+};
 use waymark_mapping::MappingSet;
-use waymark_pipeline::{Hub, HubParts, INGEST, Telemetry};
+use waymark_pipeline::{Hub, HubParts, INGEST, SubscriptionSet, Telemetry};
 use waymark_policy::{Policy, Recipient};
 use waymark_profile::Validator;
 use waymark_store::SqliteStore;
@@ -25,6 +27,7 @@ use waymark_store::SqliteStore;
 mod health;
 
 pub use health::HealthTap;
+pub(crate) use health::from_delivery;
 pub use waymark_health::{FeedRule, HealthBoard, HealthConfig};
 
 /// Where a hub keeps its files and finds its data.
@@ -53,6 +56,8 @@ pub struct EmbeddedHub {
     api: JoinHandle<()>,
     /// Feed health, fed by every stage and delivery event.
     pub health: waymark_api::SharedHealth,
+    /// The live subscriptions (kept in the store), shared by the API and the stages.
+    pub subscriptions: Arc<SubscriptionSet>,
     tap: HealthTap,
 }
 
@@ -96,6 +101,10 @@ impl EmbeddedHub {
         let mappings = Arc::new(MappingSet::load(&opts.mappings_dir)?);
         let validator = Arc::new(Validator::r4()?);
         let policy = Arc::new(Policy::builtin()?);
+        // The given subscriptions are written to the store; those created through the API are
+        // already there: both survive a restart.
+        let live = SubscriptionSet::from_store(store.clone(), subscriptions).await?;
+        let hook = RestHook::new(&RestHookConfig::default())?;
         let api_state = waymark_api::ApiState {
             store: store.clone(),
             bus: bus.clone(),
@@ -104,24 +113,22 @@ impl EmbeddedHub {
             auth: Arc::new(authenticator(&opts.data_dir).await?),
             audit: store.clone(),
             policy: policy.clone(),
-            subscriptions: Arc::new(subscriptions.clone()),
+            subscriptions: live.clone(),
+            endpoints: waymark_delivery::EndpointPolicy::local(),
+            hook: hook.clone(),
         };
-        let tap = HealthTap::attach(
-            board,
-            &subscriptions,
-            bus.clone(),
-            telemetry,
-            delivery_events,
-        );
+        let tap = HealthTap::attach(board, live.clone(), bus.clone(), telemetry, delivery_events);
         let parts = HubParts {
             bus: bus.clone(),
             store: store.clone(),
+            audit: store.clone(),
             mappings,
             validator,
             policy,
             topics: Arc::new(waymark_record::Topics::builtin()?),
-            subscriptions,
-            hook: RestHook::new(&RestHookConfig::default())?,
+            subscriptions: live.clone(),
+            hook,
+            retry_window: RETRY_WINDOW,
             telemetry: tap.telemetry.clone(),
             delivery_events: tap.delivery_events.clone(),
         };
@@ -134,6 +141,7 @@ impl EmbeddedHub {
         let (api_addr, api) = start_api(app, opts.api_port).await?;
         Ok(Self {
             health: tap.board.clone(),
+            subscriptions: live,
             tap,
             bus,
             store,
@@ -224,22 +232,16 @@ pub fn demo_subscriptions(
     probation_url: &str,
     secret: &str,
 ) -> Vec<Subscription> {
-    let sub =
-        |id: &str, url: &str, role: Role, organisation: &str, registered: bool| Subscription {
-            version: 1,
-            id: id.to_owned(),
-            topic: waymark_pipeline::EVERY_CHANGE.to_owned(),
-            endpoint: url.to_owned(),
-            recipient: Recipient {
-                organisation: organisation.to_owned(),
-                role,
-                registered,
-                purpose: "continuity-of-care".to_owned(),
-            },
-            secret: secret.to_owned().into(),
-            payload: PayloadMode::FullResource,
-            enabled: true,
+    let sub = |id: &str, url: &str, role: Role, organisation: &str, registered: bool| {
+        let recipient = Recipient {
+            organisation: organisation.to_owned(),
+            role,
+            registered,
+            purpose: "continuity-of-care".to_owned(),
         };
+        let topic = waymark_pipeline::EVERY_CHANGE;
+        Subscription::new(id, topic, url, recipient, secret, PayloadMode::FullResource)
+    };
     vec![
         sub(
             "hmp-healthcare",

@@ -37,11 +37,17 @@ enum Command {
     Run(waymark::run_cmd::RunArgs),
     Config(waymark::config_cmd::ConfigArgs),
     Synth(waymark::synth_cmd::SynthArgs),
+    Bench(commands::bench_cmd::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // The bench's failing and slow endpoints make expected retry warnings: errors only there.
+    init_tracing(if matches!(cli.command, Command::Bench(_)) {
+        "error"
+    } else {
+        "warn"
+    });
     let code = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Map(args) => commands::map(&args),
@@ -56,15 +62,17 @@ fn main() -> ExitCode {
         Command::Run(args) => waymark::run_cmd::run(args),
         Command::Config(args) => waymark::config_cmd::run(&args),
         Command::Synth(args) => waymark::synth_cmd::run(&args),
+        Command::Bench(args) => commands::bench_cmd::run(&args),
     };
     ExitCode::from(code)
 }
 
-/// Logs go to stderr, warnings and above unless `RUST_LOG` says otherwise. Stdout is the
+/// Logs go to stderr, warnings and above (errors only for `bench`) unless `RUST_LOG` says
+/// otherwise. Stdout is the
 /// command's output.
-fn init_tracing() {
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -19,9 +19,11 @@ use crate::exit::{OK, REFUSED, UNREADABLE};
 
 #[path = "run/counts.rs"]
 mod counts;
+#[path = "run/load.rs"]
+mod load;
 #[path = "run/process.rs"]
 mod process;
-pub(crate) use process::load_subscriptions;
+pub(crate) use load::load_subscriptions;
 #[path = "run/health.rs"]
 mod health;
 #[path = "run/settings.rs"]

@@ -19,7 +19,7 @@ use waymark_adapter_nomis as nomis;
 use waymark_adapter_scr as scr;
 use waymark_adapter_systmone as systmone;
 
-use crate::exit::{OK, REFUSED, UNREADABLE};
+use crate::exit::{OK, REFUSED, UNREADABLE, emit, fail, success};
 
 /// Write a synthetic population: each source system's native messages about the same people
 /// (with the mess the source documents describe: aliases, misspellings, missing NHS numbers,
@@ -32,7 +32,13 @@ use crate::exit::{OK, REFUSED, UNREADABLE};
 ///
 /// Exit 0 written; 1 the folder is not empty (without --force); 2 it cannot be written.
 ///
+/// With --verify, writes nothing: checks that the folder holds exactly what this build writes
+/// for its manifest's seed and size (what `waymark demo --population` checks). Exit 0 it does;
+/// 1 it does not; 2 no readable manifest.
+///
 /// Example: waymark synth --seed 2026 --people 1000 --out population
+///
+/// Example: waymark synth --verify --out population --json
 #[derive(Args, Clone, Debug)]
 pub struct SynthArgs {
     /// The seed: the same seed and size give the same bytes.
@@ -47,18 +53,30 @@ pub struct SynthArgs {
     /// Overwrite the files of a folder that is not empty.
     #[arg(long)]
     pub force: bool,
+    /// Check the folder given by --out instead of writing it.
+    #[arg(long)]
+    pub verify: bool,
+    /// Print one JSON object on stdout: `{"ok": true, "seed", "people", ...}` (writing: the
+    /// manifest's fields), or `{"ok": false, "exit", "error": {"code", "message"}}`; same exit
+    /// codes.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `waymark synth`; returns the exit code.
 pub fn run(args: &SynthArgs) -> u8 {
+    if args.verify {
+        return run_verify(args);
+    }
     if !args.force && is_non_empty(&args.out) {
-        eprintln!(
-            "waymark synth: {} is not empty (give --force to overwrite)",
+        let message = format!(
+            "{} is not empty (give --force to overwrite)",
             args.out.display()
         );
-        return REFUSED;
+        return fail(args.json, "synth", REFUSED, "synth.not-empty", &message);
     }
     match write(&args.out, args.seed, args.people) {
+        Ok(manifest) if args.json => emit(&success(manifest), OK),
         Ok(manifest) => {
             println!(
                 "{}",
@@ -66,10 +84,45 @@ pub fn run(args: &SynthArgs) -> u8 {
             );
             OK
         }
-        Err(err) => {
-            eprintln!("waymark synth: {err:#}");
-            UNREADABLE
+        Err(err) => fail(
+            args.json,
+            "synth",
+            UNREADABLE,
+            "synth.write",
+            &format!("{err:#}"),
+        ),
+    }
+}
+
+/// `waymark synth --verify`: the folder is exactly what this build writes, or which file is not.
+fn run_verify(args: &SynthArgs) -> u8 {
+    let folder = args.out.display().to_string();
+    match verify(&args.out) {
+        Ok((seed, people)) if args.json => emit(
+            &success(json!({"folder": folder, "seed": seed, "people": people})),
+            OK,
+        ),
+        Ok((seed, people)) => {
+            println!("{folder}: ok (seed {seed}, {people} people)");
+            OK
         }
+        Err(err) if !args.out.join("manifest.json").is_file() => {
+            let message = format!("{err:#}");
+            fail(
+                args.json,
+                "synth",
+                UNREADABLE,
+                "synth.no-manifest",
+                &message,
+            )
+        }
+        Err(err) => fail(
+            args.json,
+            "synth",
+            REFUSED,
+            "synth.mismatch",
+            &format!("{err:#}"),
+        ),
     }
 }
 

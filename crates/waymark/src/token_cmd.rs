@@ -6,7 +6,9 @@ use clap::Args;
 use waymark_api::auth::dev::{DevIssuer, DevToken};
 use waymark_core::Role;
 
-use crate::exit::{OK, UNREADABLE};
+use serde_json::json;
+
+use crate::exit::{OK, UNREADABLE, emit, fail, success};
 
 /// Longest lifetime a development token may have.
 const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
@@ -41,6 +43,10 @@ pub struct TokenArgs {
     /// The hub's data folder (the key is in DIR/dev-issuer/).
     #[arg(long, env = "WAYMARK_DATA_DIR", default_value = "hub-data")]
     pub data_dir: PathBuf,
+    /// Print one JSON object on stdout instead (`{"ok": true, "token", "role",
+    /// "organisation", "registered", "subject", "expires_at", "kid"}`); same exit codes.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `90`, `90s`, `15m`, `1h`, `2d` → seconds.
@@ -71,8 +77,13 @@ pub fn run(args: &TokenArgs) -> u8 {
     let issuer = match DevIssuer::load_or_create(&args.data_dir) {
         Ok(issuer) => issuer,
         Err(err) => {
-            eprintln!("waymark token: {err}");
-            return UNREADABLE;
+            return fail(
+                args.json,
+                "token",
+                UNREADABLE,
+                "token.issuer",
+                &err.to_string(),
+            );
         }
     };
     let token = DevToken {
@@ -83,29 +94,46 @@ pub fn run(args: &TokenArgs) -> u8 {
         ttl_secs: args.ttl,
     };
     let now = chrono::Utc::now().timestamp();
-    match issuer.issue(&token, now) {
-        Ok(jwt) => {
-            println!("{jwt}");
-            eprintln!(
-                "development token: {} ({}) at {}, subject {}, valid {}s, key {}",
-                args.role,
-                if args.registered {
-                    "registered"
-                } else {
-                    "not registered"
-                },
-                args.org,
-                args.subject,
-                args.ttl,
-                issuer.kid(),
-            );
-            OK
-        }
+    let jwt = match issuer.issue(&token, now) {
+        Ok(jwt) => jwt,
         Err(err) => {
-            eprintln!("waymark token: {err}");
-            UNREADABLE
+            return fail(
+                args.json,
+                "token",
+                UNREADABLE,
+                "token.issue",
+                &err.to_string(),
+            );
         }
+    };
+    if args.json {
+        let expires = now.saturating_add(i64::try_from(args.ttl).unwrap_or(i64::MAX));
+        let fields = json!({
+            "token": jwt,
+            "role": args.role.code(),
+            "organisation": args.org,
+            "registered": args.registered,
+            "subject": args.subject,
+            "expires_at": chrono::DateTime::from_timestamp(expires, 0).map(|t| t.to_rfc3339()),
+            "kid": issuer.kid(),
+        });
+        return emit(&success(fields), OK);
     }
+    println!("{jwt}");
+    eprintln!(
+        "development token: {} ({}) at {}, subject {}, valid {}s, key {}",
+        args.role,
+        if args.registered {
+            "registered"
+        } else {
+            "not registered"
+        },
+        args.org,
+        args.subject,
+        args.ttl,
+        issuer.kid(),
+    );
+    OK
 }
 
 #[cfg(test)]

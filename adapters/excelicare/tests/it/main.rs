@@ -3,5 +3,6 @@
 mod common;
 mod conformance;
 mod framing;
+mod limits;
 mod logs;
 mod mappings;

@@ -4,6 +4,7 @@ mod canary;
 mod common;
 mod conformance;
 mod faults;
+mod limits;
 mod real_samples;
 mod synthetic;
 mod synthetic_at;

@@ -9,6 +9,8 @@ use jsonwebtoken::{Algorithm, jwk::Jwk};
 use serde::{Deserialize, Serialize};
 use waymark_core::Role;
 
+use super::IngestClient;
+
 use super::cidr::Cidr;
 
 /// The config format version this build reads.
@@ -60,6 +62,10 @@ pub struct AuthConfig {
     /// Mutual TLS for system clients.
     #[serde(default)]
     pub client_certificates: Option<ClientCertificates>,
+    /// The systems that push their messages to `POST /ingest/{source}`: which authenticated
+    /// client is which source. A caller no entry names cannot push at all.
+    #[serde(default)]
+    pub ingest: Vec<IngestClient>,
 }
 
 /// One trusted token issuer.

@@ -197,6 +197,7 @@ impl DevIssuer {
             lockout: Default::default(),
             rate_limit: Default::default(),
             client_certificates: None,
+            ingest: Vec::new(),
         }
     }
 

@@ -27,6 +27,7 @@ mod config;
 pub mod dev;
 mod error;
 mod hub;
+mod ingest;
 mod jwks;
 mod keys;
 mod lockout;
@@ -46,6 +47,7 @@ pub use config::{
 };
 pub use error::{AuthError, ConfigError};
 pub use hub::{HubAuthError, REVOCATIONS_FILE, hub_authenticator};
+pub use ingest::IngestClient;
 pub use jsonwebtoken::Algorithm;
 pub use middleware::{Authenticated, client_address, protect, require_auth};
 pub use mtls::PeerCertificate;

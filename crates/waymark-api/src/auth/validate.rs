@@ -48,6 +48,18 @@ impl AuthConfig {
             }
             issuer.validate(self.mode)?;
         }
+        for client in &self.ingest {
+            if client.subject.is_none() && client.client_id.is_none() {
+                return Err(ConfigError::invalid(
+                    "an ingest client needs a subject or a client_id",
+                ));
+            }
+            if !seen.contains(client.issuer.as_str()) {
+                return Err(ConfigError::invalid(
+                    "an ingest client names an issuer that is not listed",
+                ));
+            }
+        }
         Ok(())
     }
 }

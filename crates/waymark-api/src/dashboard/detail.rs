@@ -106,6 +106,14 @@ pub fn subscription(sub: &SubscriptionView, now: chrono::DateTime<chrono::Utc>) 
         vec!["Last delivery".to_owned(), clock(sub.last_delivered)],
     ];
     body.push_str(&table("Deliveries", &["Measure", "Value"], &facts));
+    if !sub.alerts.is_empty() {
+        let open: Vec<Vec<String>> = sub
+            .alerts
+            .iter()
+            .map(|a| vec![a.code.to_owned(), clock(Some(a.at)), a.detail.clone()])
+            .collect();
+        body.push_str(&table("Open alerts", &["Alert", "Since", "Detail"], &open));
+    }
     let starts: Vec<_> = sub.series.iter().map(|p| p.start).collect();
     let delivered: Vec<f64> = sub
         .series

@@ -223,7 +223,9 @@ fn desk(state: &ApiState) -> ReleaseStage {
         policy: state.policy.clone(),
         subscriptions: state.subscriptions.clone(),
         store: state.store.clone(),
+        audit: state.audit.clone(),
         bus: state.bus.clone(),
+        retry_window: waymark_delivery::RETRY_WINDOW,
         telemetry: Telemetry::log_only(),
     }
 }

@@ -5,10 +5,12 @@
 //! - `GET /fhir/Patient?identifier=|name=|birthdate=` — role-scoped person search, paged by an
 //!   opaque continuation (`_page`), never a `total` ([`patient`]);
 //! - `GET /fhir/Patient/{id}/$summary` (`_format=html` for the printable page) and
-//!   `GET /fhir/Patient/{id}/$everything` ([`summary`]);
+//!   `GET /fhir/Patient/{id}/$everything` ([`summary`], [`everything`]);
 //! - `POST /fhir/Consent`, `GET /fhir/Consent/{id}`, `GET /fhir/Consent?patient=`
 //!   ([`consent`]);
-//! - `GET /fhir/AuditEvent?patient=&agent=&date=` for privacy officers ([`audit_event`]).
+//! - `GET /fhir/AuditEvent?patient=&agent=&date=` for privacy officers ([`audit_event`]);
+//! - `Subscription` create / read / update / delete / search, `$status`, `$events` and
+//!   `$resend` ([`subscription`]).
 //!
 //! Who may call what is [`access`]; every read goes through the role policy at the moment of
 //! the read, with the person's Consents as stored then, and leaves its data classes released
@@ -18,16 +20,18 @@ pub mod access;
 mod audit_event;
 mod consent;
 mod errors;
+mod everything;
 mod paging;
 mod patient;
 mod person;
 mod search;
+pub mod subscription;
 mod summary;
 
 use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{MethodRouter, get, post},
+    routing::{MethodRouter, delete, get, post, put},
 };
 use serde_json::{Value, json};
 
@@ -55,6 +59,22 @@ pub enum Endpoint {
     ConsentSearch,
     /// `GET /fhir/AuditEvent` (search).
     AuditEventSearch,
+    /// `POST /fhir/Subscription`.
+    SubscriptionCreate,
+    /// `GET /fhir/Subscription/{id}`.
+    SubscriptionRead,
+    /// `PUT /fhir/Subscription/{id}`.
+    SubscriptionUpdate,
+    /// `DELETE /fhir/Subscription/{id}`.
+    SubscriptionDelete,
+    /// `GET /fhir/Subscription` (search).
+    SubscriptionSearch,
+    /// `GET /fhir/Subscription/{id}/$status`.
+    SubscriptionStatus,
+    /// `GET /fhir/Subscription/{id}/$events`.
+    SubscriptionEvents,
+    /// `POST /fhir/Subscription/{id}/$resend`.
+    SubscriptionResend,
 }
 
 /// Every FHIR endpoint, in the order the CapabilityStatement lists them.
@@ -66,13 +86,29 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::ConsentRead,
     Endpoint::ConsentSearch,
     Endpoint::AuditEventSearch,
+    Endpoint::SubscriptionCreate,
+    Endpoint::SubscriptionRead,
+    Endpoint::SubscriptionUpdate,
+    Endpoint::SubscriptionDelete,
+    Endpoint::SubscriptionSearch,
+    Endpoint::SubscriptionStatus,
+    Endpoint::SubscriptionEvents,
+    Endpoint::SubscriptionResend,
 ];
 
-/// How an endpoint appears in the CapabilityStatement.
+/// How an endpoint appears in the CapabilityStatement: an interaction, or an operation with
+/// its definition's canonical (`None`: the core specification's `<Resource>-<name>`).
 enum Capability {
     Interaction(&'static str),
-    Operation(&'static str),
+    Operation(&'static str, Option<&'static str>),
 }
+
+/// The Subscriptions R5 Backport IG's `$status`.
+const BACKPORT_STATUS: &str = "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status";
+/// The Subscriptions R5 Backport IG's `$events`.
+const BACKPORT_EVENTS: &str = "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events";
+/// The hub's own `$resend`.
+const WAYMARK_RESEND: &str = "https://fhir.waymark.org.uk/OperationDefinition/Subscription-resend";
 
 impl Endpoint {
     /// The axum path.
@@ -84,13 +120,22 @@ impl Endpoint {
             Self::ConsentCreate | Self::ConsentSearch => "/fhir/Consent",
             Self::ConsentRead => "/fhir/Consent/{id}",
             Self::AuditEventSearch => "/fhir/AuditEvent",
+            Self::SubscriptionCreate | Self::SubscriptionSearch => "/fhir/Subscription",
+            Self::SubscriptionRead | Self::SubscriptionUpdate | Self::SubscriptionDelete => {
+                "/fhir/Subscription/{id}"
+            }
+            Self::SubscriptionStatus => "/fhir/Subscription/{id}/$status",
+            Self::SubscriptionEvents => "/fhir/Subscription/{id}/$events",
+            Self::SubscriptionResend => "/fhir/Subscription/{id}/$resend",
         }
     }
 
     /// The HTTP method.
     pub fn method(self) -> &'static str {
         match self {
-            Self::ConsentCreate => "POST",
+            Self::ConsentCreate | Self::SubscriptionCreate | Self::SubscriptionResend => "POST",
+            Self::SubscriptionUpdate => "PUT",
+            Self::SubscriptionDelete => "DELETE",
             _ => "GET",
         }
     }
@@ -101,6 +146,7 @@ impl Endpoint {
             Self::PatientSearch | Self::Summary | Self::Everything => "Patient",
             Self::ConsentCreate | Self::ConsentRead | Self::ConsentSearch => "Consent",
             Self::AuditEventSearch => "AuditEvent",
+            _ => "Subscription",
         }
     }
 
@@ -110,19 +156,26 @@ impl Endpoint {
             Self::PatientSearch => patient::SEARCH_PARAMS,
             Self::ConsentSearch => consent::SEARCH_PARAMS,
             Self::AuditEventSearch => audit_event::SEARCH_PARAMS,
+            Self::SubscriptionSearch => subscription::SEARCH_PARAMS,
             _ => &[],
         }
     }
 
     fn capability(self) -> Capability {
         match self {
-            Self::PatientSearch | Self::ConsentSearch | Self::AuditEventSearch => {
-                Capability::Interaction("search-type")
-            }
-            Self::Summary => Capability::Operation("summary"),
-            Self::Everything => Capability::Operation("everything"),
-            Self::ConsentCreate => Capability::Interaction("create"),
-            Self::ConsentRead => Capability::Interaction("read"),
+            Self::PatientSearch
+            | Self::ConsentSearch
+            | Self::AuditEventSearch
+            | Self::SubscriptionSearch => Capability::Interaction("search-type"),
+            Self::Summary => Capability::Operation("summary", None),
+            Self::Everything => Capability::Operation("everything", None),
+            Self::ConsentCreate | Self::SubscriptionCreate => Capability::Interaction("create"),
+            Self::ConsentRead | Self::SubscriptionRead => Capability::Interaction("read"),
+            Self::SubscriptionUpdate => Capability::Interaction("update"),
+            Self::SubscriptionDelete => Capability::Interaction("delete"),
+            Self::SubscriptionStatus => Capability::Operation("status", Some(BACKPORT_STATUS)),
+            Self::SubscriptionEvents => Capability::Operation("events", Some(BACKPORT_EVENTS)),
+            Self::SubscriptionResend => Capability::Operation("resend", Some(WAYMARK_RESEND)),
         }
     }
 
@@ -130,11 +183,19 @@ impl Endpoint {
         match self {
             Self::PatientSearch => get(patient::search),
             Self::Summary => get(summary::summary),
-            Self::Everything => get(summary::everything),
+            Self::Everything => get(everything::everything),
             Self::ConsentCreate => post(consent::create),
             Self::ConsentRead => get(consent::read),
             Self::ConsentSearch => get(consent::search),
             Self::AuditEventSearch => get(audit_event::search),
+            Self::SubscriptionCreate => post(subscription::create),
+            Self::SubscriptionRead => get(subscription::read),
+            Self::SubscriptionUpdate => put(subscription::update),
+            Self::SubscriptionDelete => delete(subscription::delete),
+            Self::SubscriptionSearch => get(subscription::search),
+            Self::SubscriptionStatus => get(subscription::status),
+            Self::SubscriptionEvents => get(subscription::events),
+            Self::SubscriptionResend => post(subscription::resend),
         }
     }
 }
@@ -190,9 +251,12 @@ fn resource_capability(kind: &str, endpoints: &[Endpoint]) -> Value {
     for endpoint in endpoints {
         match endpoint.capability() {
             Capability::Interaction(code) => interactions.push(json!({ "code": code })),
-            Capability::Operation(name) => operations.push(json!({
+            Capability::Operation(name, definition) => operations.push(json!({
                 "name": name,
-                "definition": format!("http://hl7.org/fhir/OperationDefinition/{kind}-{name}"),
+                "definition": definition.map_or_else(
+                    || format!("http://hl7.org/fhir/OperationDefinition/{kind}-{name}"),
+                    str::to_owned,
+                ),
             })),
         }
         params.extend(

@@ -1,7 +1,5 @@
 //! `GET /fhir/Patient/{id}/$summary` — the person summary released to the caller's role at the
-//! moment of the read (`_format=html`: the printable page) — and
-//! `GET /fhir/Patient/{id}/$everything` — every resource of the released record, as a
-//! `searchset`, for the roles granted every data class.
+//! moment of the read (`_format=html`: the printable page). `$everything` is [`super::everything`].
 
 use axum::{
     Extension,
@@ -11,11 +9,10 @@ use axum::{
 };
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use waymark_policy::{BreakGlass, Releasable};
 
 use super::{
-    access::{may_read_persons, may_see_everything},
+    access::may_read_persons,
     bad_request, forbidden, json_response, not_found,
     person::{self, detail, refused_detail, with_detail},
 };
@@ -59,31 +56,6 @@ pub(crate) async fn summary(
             } else {
                 json_response(StatusCode::OK, released.bundle())
             };
-            with_detail(response, detail(&person_id, &released, glass.as_ref()))
-        }
-        Err(response) => response,
-    }
-}
-
-/// `$everything`.
-pub(crate) async fn everything(
-    State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
-    Path(id): Path<String>,
-    health: Option<Extension<SharedHealth>>,
-    headers: HeaderMap,
-) -> Response {
-    if !may_see_everything(&state.policy, &caller) {
-        return refused(
-            &id,
-            "api.forbidden.everything",
-            "$everything is only for roles that may see every data class",
-        );
-    }
-    let health = health.as_ref().map(|Extension(h)| h);
-    match read(&state, &caller, &id, &headers, health).await {
-        Ok((person_id, released, glass)) => {
-            let response = json_response(StatusCode::OK, &searchset(released.bundle()));
             with_detail(response, detail(&person_id, &released, glass.as_ref()))
         }
         Err(response) => response,
@@ -138,21 +110,4 @@ fn page(released: &Releasable) -> Response {
         waymark_record::html(released.bundle()),
     )
         .into_response()
-}
-
-/// The released document's resources as a `searchset` (no `total`).
-fn searchset(document: &Value) -> Value {
-    let entries: Vec<Value> = document["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            json!({
-                "fullUrl": e["fullUrl"],
-                "resource": e["resource"],
-                "search": { "mode": "match" },
-            })
-        })
-        .collect();
-    json!({ "resourceType": "Bundle", "type": "searchset", "entry": entries })
 }

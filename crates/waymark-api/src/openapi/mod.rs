@@ -7,6 +7,7 @@
 //! a FHIR `OperationOutcome`.
 
 mod schemas;
+mod subscriptions;
 mod table;
 
 use serde_json::{Map, Value, json};
@@ -30,7 +31,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Waymark hub API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The FHIR R4 pull API (role-scoped Patient search, $summary, $everything, Consent, AuditEvent), the admin routes for integration engineers, and liveness. Every error is a FHIR OperationOutcome.",
+            "description": "The FHIR R4 pull API (role-scoped Patient search, $summary, $everything, Consent, AuditEvent, Subscription with $status, $events and $resend), ingest for source systems that push, the admin routes for integration engineers, and liveness. Every error is a FHIR OperationOutcome.",
         },
         "paths": paths,
         "components": {
@@ -110,13 +111,15 @@ fn responses(op: &Op) -> Value {
             "text/html": { "schema": { "type": "string" } },
         }),
         Body::Json(s) => json!({ "application/json": { "schema": reference(s) } }),
+        Body::Empty => Value::Null,
     };
     let mut out = Map::new();
     for status in op.ok {
-        out.insert(
-            status.to_string(),
-            json!({ "description": "Success", "content": content }),
-        );
+        let mut success = json!({ "description": "Success" });
+        if !content.is_null() {
+            success["content"] = content.clone();
+        }
+        out.insert(status.to_string(), success);
     }
     let extra = if op.open { &[][..] } else { PROTECTED_ERRORS };
     let mut errors: Vec<u16> = op.errors.iter().chain(extra).copied().collect();
@@ -135,6 +138,8 @@ fn error(status: u16) -> Value {
         403 => "The role, organisation, address or consent does not allow it",
         404 => "No such resource (or none the caller may know of)",
         409 => "A conflicting change (version or merge state)",
+        412 => "The `If-Match` version is not the current one",
+        413 => "The body is larger than the hub accepts",
         422 => "The body reads but is not acceptable",
         429 => "Locked out or rate limited after repeated failures",
         500 => "An internal error",

@@ -34,7 +34,7 @@ fn fhir_schemas() -> Value {
             }},
         })),
         "Bundle": resource("Bundle", &["type"], json!({
-            "type": { "enum": ["searchset", "document", "collection"] },
+            "type": { "enum": ["searchset", "document", "collection", "history"] },
             "link": { "type": "array", "items": {
                 "type": "object",
                 "required": ["relation", "url"],
@@ -58,6 +58,28 @@ fn fhir_schemas() -> Value {
             "status": { "type": "string" },
             "fhirVersion": { "const": "4.0.1" },
             "rest": { "type": "array", "items": { "type": "object" } },
+        })),
+        "Subscription": resource("Subscription", &["status", "criteria", "channel"], json!({
+            "id": { "type": "string", "maxLength": 64 },
+            "status": { "enum": ["requested", "active", "error", "off"] },
+            "reason": { "type": "string" },
+            "criteria": { "type": "string", "description": "A Waymark SubscriptionTopic canonical." },
+            "error": { "type": "string", "description": "Why the last handshake failed (status codes only)." },
+            "extension": { "type": "array", "items": { "type": "object" } },
+            "channel": {
+                "type": "object",
+                "required": ["type", "endpoint", "payload"],
+                "properties": {
+                    "type": { "const": "rest-hook" },
+                    "endpoint": { "type": "string" },
+                    "payload": { "enum": ["application/fhir+json", "application/cloudevents+json"] },
+                    "header": { "type": "array", "items": { "type": "string" } },
+                    "extension": { "type": "array", "items": { "type": "object" } },
+                },
+            },
+        })),
+        "Parameters": resource("Parameters", &["parameter"], json!({
+            "parameter": { "type": "array", "items": { "type": "object" } },
         })),
         "Resource": {
             "type": "object",
@@ -87,20 +109,20 @@ fn admin_schemas() -> Value {
         "ReviewDecision": {
             "type": "object",
             "additionalProperties": false,
-            "required": ["by", "reason"],
-            "properties": { "sameAs": { "type": ["string", "null"] }, "by": text, "reason": text },
+            "required": ["reason"],
+            "properties": { "sameAs": { "type": ["string", "null"] }, "reason": text },
         },
         "Merge": {
             "type": "object",
             "additionalProperties": false,
-            "required": ["from", "into", "by", "reason"],
-            "properties": { "from": text, "into": text, "by": text, "reason": text },
+            "required": ["from", "into", "reason"],
+            "properties": { "from": text, "into": text, "reason": text },
         },
         "UndoMerge": {
             "type": "object",
             "additionalProperties": false,
-            "required": ["by", "reason"],
-            "properties": { "by": text, "reason": text },
+            "required": ["reason"],
+            "properties": { "reason": text },
         },
         "RedriveReport": {
             "type": "object",
@@ -110,6 +132,19 @@ fn admin_schemas() -> Value {
                 "redriven": { "type": "integer", "minimum": 0 },
                 "still_failing": { "type": "integer", "minimum": 0 },
                 "entries": { "type": "array", "items": { "type": "object" } },
+            },
+        },
+        "IngestMessage": {
+            "type": "string",
+            "description": "The source's native message, byte for byte (HL7 v2, JSON, FHIR), at most 4 MiB.",
+        },
+        "IngestAnswer": {
+            "type": "object",
+            "required": ["id", "source", "duplicate"],
+            "properties": {
+                "id": text,
+                "source": text,
+                "duplicate": { "type": "boolean", "description": "The same message was accepted before." },
             },
         },
         "DryRunInput": {

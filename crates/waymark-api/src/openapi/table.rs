@@ -34,6 +34,8 @@ pub(crate) enum Body {
     FhirOrHtml(&'static str),
     /// Plain JSON of the named component schema.
     Json(&'static str),
+    /// No body (204).
+    Empty,
 }
 
 /// One operation of the document.
@@ -100,7 +102,7 @@ fn search_params(endpoint: Endpoint) -> Vec<Param> {
         .collect();
     if matches!(
         endpoint,
-        Endpoint::PatientSearch | Endpoint::AuditEventSearch
+        Endpoint::PatientSearch | Endpoint::AuditEventSearch | Endpoint::SubscriptionSearch
     ) {
         params.push(PAGE);
     }
@@ -116,6 +118,8 @@ fn search_text(name: &str) -> &'static str {
         "patient" => "`Patient/<id>` or the person's id.",
         "agent" => "The caller's subject.",
         "_count" => "Page size, 1 to 100.",
+        "status" => "`requested`, `active`, `error` or `off`.",
+        "topic" => "The topic, by name or SubscriptionTopic canonical.",
         _ => "Search parameter.",
     }
 }
@@ -188,6 +192,7 @@ fn fhir_op(endpoint: Endpoint) -> Op {
             errors: &[400, 404, 409, 500],
             ..base
         },
+        _ => super::subscriptions::op(endpoint, base),
     }
 }
 
@@ -220,8 +225,21 @@ const LIMIT: Param = Param {
     text: "Most items answered (at most 1,000).",
 };
 
-/// The open and admin routes.
+/// The open, ingest and admin routes.
 const OTHER: &[fn() -> Op] = &[
+    || Op {
+        request: Some(("IngestMessage", "application/octet-stream")),
+        ok: &[202],
+        answer: Body::Json("IngestAnswer"),
+        errors: &[400, 404, 413, 422, 500, 503],
+        ..admin(
+            "POST",
+            "/ingest/{source}",
+            "ingest",
+            "A source system pushes one native message (as that source; 202 once the bus confirmed)",
+            "Ingest",
+        )
+    },
     || Op {
         open: true,
         answer: Body::Json("Health"),

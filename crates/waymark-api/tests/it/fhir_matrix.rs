@@ -2,7 +2,9 @@
 //! policy tells them apart) × the person's consent state (granted, refused, withdrawn), with
 //! the expected outcome in one table below. Prints the mismatch count, which must be 0. Every
 //! world also checks audit completeness: audit rows = requests made, denials included, in a
-//! chain that verifies.
+//! chain that verifies. The `Subscription` endpoints × roles are in [`subscriptions`].
+
+mod subscriptions;
 
 use waymark_core::Role;
 use waymark_store::{Store, verify_log};

@@ -112,7 +112,7 @@ async fn a_review_is_decided_as_the_same_person_merged_and_the_merge_undone() {
         &hub.app,
         "POST",
         &format!("/admin/identity/reviews/{id}/decision"),
-        Some(json!({"sameAs": "somebody-else", "by": "mpi-1", "reason": "checked"})),
+        Some(json!({"sameAs": "somebody-else", "reason": "checked"})),
     )
     .await;
     assert_eq!(status, 409, "only a candidate of the review can be chosen");
@@ -121,7 +121,7 @@ async fn a_review_is_decided_as_the_same_person_merged_and_the_merge_undone() {
         &hub.app,
         "POST",
         &format!("/admin/identity/reviews/{id}/decision"),
-        Some(json!({"sameAs": known, "by": "mpi-1", "reason": "confirmed with the nurse"})),
+        Some(json!({"sameAs": known, "reason": "confirmed with the nurse"})),
     )
     .await;
     assert_eq!(status, 200, "{decided}");
@@ -147,7 +147,7 @@ async fn a_review_is_decided_as_the_same_person_merged_and_the_merge_undone() {
         &hub.app,
         "POST",
         &format!("/admin/identity/persons/{known}/merges/{merge_id}/undo"),
-        Some(json!({"by": "mpi-2", "reason": "twins, not one person"})),
+        Some(json!({"reason": "twins, not one person"})),
     )
     .await;
     assert_eq!(status, 200);
@@ -174,6 +174,19 @@ async fn a_review_is_decided_as_the_same_person_merged_and_the_merge_undone() {
         kinds.contains(&"merged") && kinds.contains(&"unmerged"),
         "{kinds:?}"
     );
+    let engineer = format!(
+        "integration-engineer-user@{}",
+        waymark_api::auth::dev::DEV_ISSUER
+    );
+    for event in history["events"].as_array().unwrap() {
+        if ["merged", "unmerged"].contains(&event["kind"].as_str().unwrap()) {
+            assert_eq!(
+                event["by"],
+                engineer.as_str(),
+                "who decided is the principal"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -199,10 +212,18 @@ async fn unknown_items_and_bad_bodies_are_outcomes_not_errors() {
         &hub.app,
         "POST",
         "/admin/identity/merge",
-        Some(json!({"from": "a", "into": "a", "by": "x", "reason": "y"})),
+        Some(json!({"from": "a", "into": "a", "reason": "y"})),
     )
     .await;
     assert_eq!(status, 409, "a merge into itself is a cycle");
+    let (status, _) = call(
+        &hub.app,
+        "POST",
+        "/admin/identity/merge",
+        Some(json!({"from": "a", "into": "b", "by": "someone-else", "reason": "y"})),
+    )
+    .await;
+    assert_eq!(status, 400, "`by` is the principal, never the body's");
     let (status, _) = call(
         &hub.app,
         "GET",

@@ -353,7 +353,7 @@ async fn still_failing_lines_name_the_code_and_rules() {
 }
 
 /// A bus whose publishes fail (the broker is down); everything else is the real bus.
-struct DownBus(Arc<SqliteBus>);
+pub(crate) struct DownBus(pub(crate) Arc<SqliteBus>);
 
 #[async_trait::async_trait]
 impl Bus for DownBus {

@@ -1,7 +1,8 @@
 //! schemathesis (PyPI) against the served OpenAPI document, bounded (few examples per operation,
 //! a time budget per run): no operation answers a 5xx. One run per caller, so the handlers
 //! behind each role's gate are exercised: a custody nurse on the FHIR routes, a privacy
-//! officer on the audit trail, an integration engineer on the admin routes.
+//! officer on the audit trail, an integration engineer on the admin, ingest and Subscription
+//! routes.
 
 use std::process::Command;
 
@@ -62,6 +63,6 @@ async fn schemathesis_finds_no_server_errors() {
     )
     .await;
     fuzz(&base, &officer, "^/fhir/AuditEvent").await;
-    fuzz(&base, &engineer, "^/admin/").await;
+    fuzz(&base, &engineer, "^/(admin/|ingest/|fhir/Subscription)").await;
     server.abort();
 }

@@ -28,25 +28,27 @@
 //! - *Per-key order*: a keyed message is deliverable only when no older row with its key is
 //!   left in the queue — in flight, delayed or ready — so keys go one at a time, in `seq` order.
 //!
+//! **Waiting costs nothing.** A `receive` with nothing deliverable sleeps until the earliest
+//! moment something on its queue can come due (a retry's time, a lease's end) or until a
+//! publish, ack, nack or reject in this process wakes it — it does not poll (see `wait`).
+//!
 //! One connection serialises all operations of the process (SQLite has a single writer anyway).
-//! Two processes must not open the same file: each would release the other's leases.
+//! Two processes must not open the same file: each would release the other's leases (and a
+//! publish from the other would not wake this one's receivers).
 
 mod schema;
 mod store;
+mod wait;
 
 use std::{
-    collections::HashMap,
     path::{Path, PathBuf},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicI64, Ordering},
-    },
+    sync::atomic::{AtomicI64, Ordering},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use async_trait::async_trait;
 use sqlx::SqlitePool;
-use tokio::sync::Notify;
+use wait::Wakers;
 
 use crate::{
     Bus, BusError, DELIVERY_LIMIT_REASON, Delivery, Disposition, Message, Published, QueueDepth,
@@ -66,8 +68,11 @@ pub struct SqliteBusOptions {
     /// How long a published message id is remembered, so that republishing it to the same queue
     /// is a no-op. Default 7 days.
     pub dedupe_retention: Duration,
-    /// How often a waiting `receive` looks again for retries that came due and leases that ran
-    /// out (a publish, ack or nack in this process wakes it at once). Default 100 ms.
+    /// The longest a waiting `receive` sleeps before looking again. Not a poll: a receive sleeps
+    /// until the next retry or lease end on its queue comes due, and a publish, ack, nack or
+    /// reject in this process wakes it at once; only one process uses the file, so nothing
+    /// else can change it. This is a safety net only (due times are wall-clock, which can
+    /// step). Default 30 s.
     pub poll_interval: Duration,
     /// How long to wait for a lock held by another connection to the file. Default 5 s.
     pub busy_timeout: Duration,
@@ -78,7 +83,7 @@ impl Default for SqliteBusOptions {
         Self {
             max_message_size: 32 * 1024 * 1024,
             dedupe_retention: Duration::from_secs(7 * 24 * 60 * 60),
-            poll_interval: Duration::from_millis(100),
+            poll_interval: Duration::from_secs(30),
             busy_timeout: Duration::from_secs(5),
         }
     }
@@ -89,7 +94,7 @@ pub struct SqliteBus {
     path: PathBuf,
     pool: SqlitePool,
     options: SqliteBusOptions,
-    wakers: Mutex<HashMap<String, Arc<Notify>>>,
+    wakers: Wakers,
     last_prune: AtomicI64,
 }
 
@@ -126,7 +131,7 @@ impl SqliteBus {
             path,
             pool,
             options,
-            wakers: Mutex::default(),
+            wakers: Wakers::default(),
             last_prune: AtomicI64::new(now),
         })
     }
@@ -141,35 +146,26 @@ impl SqliteBus {
         &self.options
     }
 
-    /// The wake-up signal of `queue`'s waiting receivers.
-    fn waker(&self, queue: &str) -> Arc<Notify> {
-        let mut wakers = self
-            .wakers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Arc::clone(wakers.entry(queue.to_owned()).or_default())
-    }
-
     /// Wakes `queue`'s waiting receivers: something may have become deliverable.
     fn wake(&self, queue: &str) {
-        self.waker(queue).notify_waiters();
+        self.wakers.wake(queue);
     }
 
     /// Leases the next deliverable message of `queue`, if there is one now. A message that has
     /// already been delivered `delivery_limit` times without a nack (its consumer kept dying) is
-    /// dead-lettered instead.
-    async fn try_take(&self, queue: &str) -> Result<Option<Delivery>, BusError> {
+    /// dead-lettered instead. With nothing deliverable, says when something next comes due.
+    async fn try_take(&self, queue: &str) -> Result<Taken, BusError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let spec = store::spec(&mut tx, queue).await?;
         let now = now_ms();
         let mut dead_lettered = false;
         let taken = loop {
             let Some((seq, attempts)) = store::next(&mut tx, queue, now).await? else {
-                break None;
+                break Taken::Idle(wait::next_due(&mut tx, queue, now).await?);
             };
             if attempts < spec.delivery_limit {
                 let until = now.saturating_add(spec.lease_ms);
-                break Some(store::lease(&mut tx, queue, seq, until).await?);
+                break Taken::Delivery(store::lease(&mut tx, queue, seq, until).await?);
             }
             let route = (queue, spec.dead_letter.as_str());
             store::dead_letter(&mut tx, seq, route, DELIVERY_LIMIT_REASON, now).await?;
@@ -179,7 +175,7 @@ impl SqliteBus {
         if dead_lettered {
             self.wake(&spec.dead_letter);
         }
-        if let Some(delivery) = &taken {
+        if let Taken::Delivery(delivery) = &taken {
             let id = delivery.message.id.as_str();
             tracing::debug!(queue, id, attempt = delivery.attempt, "message delivered");
         }
@@ -268,22 +264,21 @@ impl Bus for SqliteBus {
     async fn receive(&self, queue: &str, wait: Duration) -> Result<Option<Delivery>, BusError> {
         // A wait too long to represent is as good as a year.
         let deadline = Instant::now() + wait.min(Duration::from_secs(365 * 24 * 60 * 60));
-        let waker = self.waker(queue);
+        let waker = self.wakers.of(queue);
         loop {
             // Registered before looking, so a publish between the look and the wait still wakes.
             let notified = waker.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(delivery) = self.try_take(queue).await? {
-                return Ok(Some(delivery));
-            }
+            let due = match self.try_take(queue).await? {
+                Taken::Delivery(delivery) => return Ok(Some(delivery)),
+                Taken::Idle(due) => due,
+            };
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(None);
             }
-            let pause = left
-                .min(self.options.poll_interval)
-                .max(Duration::from_millis(1));
+            let pause = wait::pause(now_ms(), due, left, self.options.poll_interval);
             let _ = tokio::time::timeout(pause, notified).await;
         }
     }
@@ -364,6 +359,15 @@ impl Bus for SqliteBus {
         tracing::debug!(queue, purged, "ready messages of a key purged");
         Ok(purged)
     }
+}
+
+/// What one look at a queue found.
+enum Taken {
+    /// A message, now leased to the caller.
+    Delivery(Delivery),
+    /// Nothing deliverable; when something next comes due (unix ms), if anything is waiting on
+    /// the clock.
+    Idle(Option<i64>),
 }
 
 /// Maps a database error. sqlx's messages carry SQLite's text, never bound values (bodies).

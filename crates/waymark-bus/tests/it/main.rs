@@ -6,3 +6,4 @@ mod rabbit_conformance;
 mod rabbit_restart;
 mod sqlite;
 mod sqlite_restart;
+mod sqlite_wait;

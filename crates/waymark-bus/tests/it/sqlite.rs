@@ -4,7 +4,7 @@
 use std::{
     path::{Path, PathBuf},
     sync::Arc,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use tempfile::TempDir;
@@ -157,52 +157,6 @@ async fn exactly_once_under_load() {
         report.elapsed,
         report.per_second(),
     );
-}
-
-/// A receive waiting on an empty queue wakes at once on a publish from this process, and on the
-/// ack that unblocks a key — not at the next poll (set to 10 s here).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn waiting_receive_wakes_on_publish_and_ack() {
-    let poll = Duration::from_secs(10);
-    let options = SqliteBusOptions {
-        poll_interval: poll,
-        ..SqliteBusOptions::default()
-    };
-    let (_dir, bus) = fresh_with(options).await;
-    bus.declare(&QueueSpec::new("wake")).await.unwrap();
-    let message = |n: u32| {
-        Message::new(MessageId::from_stored(format!("wake/{n}")), vec![1, 2, 3]).with_key("k")
-    };
-
-    let waiter = tokio::spawn(wait_for(Arc::clone(&bus), "wake"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    bus.publish("wake", message(1)).await.unwrap();
-    let (first, waited) = waiter.await.unwrap();
-    assert!(
-        waited < Duration::from_secs(2),
-        "receive woke {waited:?} after the publish"
-    );
-
-    bus.publish("wake", message(2)).await.unwrap();
-    let waiter = tokio::spawn(wait_for(Arc::clone(&bus), "wake"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    bus.ack(&first).await.unwrap();
-    let (second, waited) = waiter.await.unwrap();
-    assert!(
-        waited < Duration::from_secs(2),
-        "receive woke {waited:?} after the ack"
-    );
-    assert_eq!(second.message.id.as_str(), "wake/2");
-}
-
-/// Receives from `queue`, waiting up to 30 s; returns the delivery and how long it took.
-async fn wait_for(bus: Arc<dyn Bus>, queue: &str) -> (waymark_bus::Delivery, Duration) {
-    let start = Instant::now();
-    let delivery = bus.receive(queue, Duration::from_secs(30)).await.unwrap();
-    (
-        delivery.expect("a delivery before the wait ran out"),
-        start.elapsed(),
-    )
 }
 
 /// The file is created with WAL journaling, and reopening it (the migration already applied)

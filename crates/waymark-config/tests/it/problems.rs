@@ -111,3 +111,42 @@ fn production_refuses_the_embedded_bus() {
         "{line}"
     );
 }
+
+#[test]
+fn subscriptions_take_an_endpoint_mode_and_a_retry_window() {
+    use std::time::Duration;
+    use waymark_config::EndpointMode;
+
+    let config = parse(GOOD, "hub.toml", &|_| None).expect("good");
+    assert_eq!(
+        config.subscriptions.retry_window(),
+        Some(Duration::from_secs(72 * 3600))
+    );
+    assert_eq!(
+        config.subscriptions.endpoint_mode(false),
+        EndpointMode::Local
+    );
+    assert_eq!(
+        config.subscriptions.endpoint_mode(true),
+        EndpointMode::Production,
+        "production mode defaults to production endpoints"
+    );
+    let text = format!("{GOOD}\n[subscriptions]\nendpoints = \"local\"\nretry_window = \"90m\"\n");
+    let config = parse(&text, "hub.toml", &|_| None).expect("good");
+    assert_eq!(
+        config.subscriptions.endpoint_mode(true),
+        EndpointMode::Local
+    );
+    assert_eq!(
+        config.subscriptions.retry_window(),
+        Some(Duration::from_secs(90 * 60))
+    );
+    for bad in ["72", "0h", "31d", "h", "3w", "-1h"] {
+        let text = format!("{GOOD}\n[subscriptions]\nretry_window = \"{bad}\"\n");
+        let line = one(&text);
+        assert!(line.contains("`subscriptions.retry_window`"), "{line}");
+        assert!(line.contains("hub.toml:8:"), "{line}");
+    }
+    let text = format!("{GOOD}\n[subscriptions]\nendpoints = \"anywhere\"\n");
+    assert!(one(&text).contains("`subscriptions.endpoints`"));
+}

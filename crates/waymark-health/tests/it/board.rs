@@ -195,8 +195,8 @@ fn a_dead_letter_makes_a_subscription_failing() {
         t0(),
     );
     let alerts = board.evaluate(t0());
-    assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].code, codes::SUBSCRIPTION_FAILING);
+    let codes: Vec<&str> = alerts.iter().map(|a| a.code).collect();
+    assert_eq!(codes, [codes::SUBSCRIPTION_FAILING, codes::DEAD_LETTER]);
     let sub = &board.snapshot(t0()).subscriptions[0];
     assert_eq!(sub.status, SubscriptionStatus::Failing);
     assert_eq!((sub.backlog, sub.dead_backlog), (Some(7), Some(1)));

@@ -2,3 +2,4 @@
 
 mod board;
 mod break_glass;
+mod delivery_alerts;

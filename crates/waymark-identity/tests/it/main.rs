@@ -2,5 +2,6 @@
 
 mod index;
 mod place;
+mod properties;
 mod property;
 mod scoring;

@@ -7,41 +7,19 @@
 //! subscription on `consent.changed` (or `record.updated`) held by an organisation that was a
 //! past recipient of the person.
 //!
-//! Withdrawal, concretely: the store keeps a new `inactive` version (so every later release,
-//! which reads consents at its own moment, stops releasing what the consent allowed) and raises
-//! the `consent.changed` event (the audit); then this stage
-//! 1. purges the person's not-yet-delivered notifications from every subscription's delivery
-//!    queue (`Bus::purge_key` by the key `enqueue` used: the Patient id of the person's latest
-//!    record; one being posted right now finishes), and
-//! 2. sends a recall notice — `waymark_delivery::enqueue_recall`, `id-only` shape, no data — to
-//!    every subscription that received the person's data, whatever its topic, and to the
-//!    `consent.changed` / `record.updated` subscriptions of those recipients' organisations. The
-//!    policy still runs for each recipient (the notice names a Patient the recipient may be told
-//!    about); a recipient the policy now refuses even the Patient gets no notice (reported as
-//!    `NotReleased`).
-//!
-//! Both steps are repeatable, so a failed withdrawal (`ConsentChangeError::Notify`) is retried by
-//! calling `withdraw_consent` again: the store then writes no new version but returns the
-//! withdrawal's stored `consent.changed` event, and the purge and the recall run again (recall
-//! notices are deduplicated by `event_id.child(subscription)`, so a repeat queues none twice).
-//!
-//! The purge matches the ordering key only, and recall notices carry the same key, so it also
-//! removes a still-queued `consent.changed` notice for the person — an earlier withdrawal's
-//! recall, or one this withdrawal queued on an attempt that then failed part-way through the
-//! recalls. The bus remembers purged ids, so such a notice is not queued again; the recipient
-//! still gets this withdrawal's recall on every subscription whose recall was not yet queued.
-//! Skipping recall notices needs a purge that can filter on the `topic` header (`Bus` change).
+//! Withdrawal: the store keeps a new `inactive` version (so every later release, which reads
+//! consents at its own moment, stops releasing what the consent allowed) and raises the
+//! `consent.changed` event; then the purge of undelivered notifications and the recall notices
+//! follow (see `recall`).
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use waymark_core::{ErrorCode, IssueType, Sensitive};
-use waymark_delivery::{EnqueueError, EventMeta, Subscription, queue_name};
-use waymark_policy::ReleaseContext;
 use waymark_policy::{Consent, ConsentError};
 use waymark_profile::CanonicalBundle;
 use waymark_store::{CONSENT_CHANGED, NewConsent, PathwayEvent, StoreError};
 
-use super::{ReleaseStage, wants};
-use crate::{PipelineEvent, telemetry};
+use super::{ReleaseStage, event_facts, wants};
 
 /// Why a consent change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -131,132 +109,13 @@ impl ReleaseStage {
         }
     }
 
-    /// After a withdrawal: purges the person's undelivered notifications, then sends the recall
-    /// notice to every past recipient.
-    async fn recall(&self, event: PathwayEvent) -> Result<ConsentChange, ConsentChangeError> {
-        let Some(bundle) = self.latest_canonical(&event.person_id).await? else {
-            return Ok(ConsentChange {
-                event,
-                notified: Vec::new(),
-                purged: 0,
-            });
-        };
-        let purged = self.purge_undelivered(&event, &bundle).await?;
-        let past = self.store.past_recipients(&event.person_id).await?;
-        let organisations = self.organisations_of(&past);
-        let mut notified = Vec::new();
-        for sub in self.subscriptions.iter().filter(|s| {
-            s.enabled
-                && (past.contains(&s.id)
-                    || (wants(s, CONSENT_CHANGED)
-                        && organisations.contains(&s.recipient.organisation.as_str())))
-        }) {
-            if self.recall_to(sub, &event, &bundle).await? {
-                notified.push(sub.id.clone());
-            }
-        }
-        Ok(ConsentChange {
-            event,
-            notified,
-            purged,
-        })
-    }
-
-    /// Removes every ready notification keyed on the person's Patient id from every
-    /// subscription's delivery queue. Returns how many.
-    async fn purge_undelivered(
-        &self,
-        event: &PathwayEvent,
-        bundle: &CanonicalBundle,
-    ) -> Result<u64, ConsentChangeError> {
-        // `enqueue` keys on `Releasable::patient_id`, the bundle's Patient resource id.
-        let Some(patient_id) = waymark_fhir::entries(bundle.as_json())
-            .find(|r| r["resourceType"] == "Patient")
-            .and_then(|r| r["id"].as_str())
-        else {
-            return Ok(0);
-        };
-        let mut purged = 0;
-        for sub in self.subscriptions.iter() {
-            purged += self
-                .bus
-                .purge_key(&queue_name(&sub.id), patient_id)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(event_id = %event.event_id, subscription = %sub.id, error = %e, "purging undelivered notifications failed");
-                    ConsentChangeError::Notify
-                })?;
-        }
-        tracing::info!(event_id = %event.event_id, purged, "undelivered notifications purged after a consent withdrawal");
-        Ok(purged)
-    }
-
-    /// Queues one recall notice. False when the policy refuses the recipient even the Patient.
-    async fn recall_to(
-        &self,
-        sub: &Subscription,
-        event: &PathwayEvent,
-        bundle: &CanonicalBundle,
-    ) -> Result<bool, ConsentChangeError> {
-        let consents = self.store.consents(&event.person_id).await?;
-        let consents: Vec<Value> = consents
-            .iter()
-            .map(|c| serde_json::from_str(c.consent.expose()).unwrap_or(Value::Null))
-            .collect();
-        let cx = ReleaseContext {
-            consents: &consents,
-            now: Utc::now(),
-            break_glass: None,
-        };
-        let releasable = match self
-            .policy
-            .release_with_consent(bundle, &sub.recipient, &cx)
-        {
-            Ok(releasable) => releasable,
-            Err(err) => {
-                tracing::warn!(event_id = %event.event_id, subscription = %sub.id, code = err.code(), "no recall notice: the policy releases nothing");
-                self.not_released(event, sub, err.code());
-                return Ok(false);
-            }
-        };
-        let number = self.store.event_number(&sub.id, &event.event_id).await?;
-        let meta = EventMeta {
-            event_id: event.event_id.clone(),
-            event_number: number,
-            topic: CONSENT_CHANGED.to_owned(),
-            timestamp: event.event_time,
-            patient_id: releasable.patient_id().to_owned(),
-        };
-        match waymark_delivery::enqueue_recall(self.bus.as_ref(), sub, &meta, releasable).await {
-            Ok(_) => {}
-            Err(EnqueueError::Bus(err)) => {
-                tracing::warn!(event_id = %event.event_id, subscription = %sub.id, error = %err, "recall notice failed");
-                return Err(ConsentChangeError::Notify);
-            }
-            Err(err) => {
-                tracing::error!(event_id = %event.event_id, subscription = %sub.id, code = err.code(), "recall refused by enqueue");
-                self.not_released(event, sub, err.code());
-                return Ok(false);
-            }
-        }
-        self.telemetry.emit(PipelineEvent::Released {
-            event_id: event.event_id.clone(),
-            subscription: sub.id.clone(),
-            event_number: number,
-            withheld: 0,
-            source: telemetry::source_of(bundle.as_json()),
-            site: telemetry::site_of(bundle.as_json()),
-            event_time: event.event_time,
-        });
-        Ok(true)
-    }
-
     /// The organisations holding the subscriptions `past`.
-    fn organisations_of(&self, past: &[String]) -> Vec<&str> {
+    pub(super) fn organisations_of(&self, past: &[String]) -> Vec<String> {
         self.subscriptions
+            .snapshot()
             .iter()
             .filter(|s| past.contains(&s.id))
-            .map(|s| s.recipient.organisation.as_str())
+            .map(|s| s.recipient.organisation.clone())
             .collect()
     }
 
@@ -274,8 +133,12 @@ impl ReleaseStage {
             });
         };
         let mut notified = Vec::new();
-        for sub in self.subscriptions.iter().filter(|s| {
-            wants(s, CONSENT_CHANGED) && organisations.contains(&s.recipient.organisation.as_str())
+        let subscriptions = self.subscriptions.snapshot();
+        let facts = event_facts(bundle.as_json());
+        for sub in subscriptions.iter().filter(|s| {
+            wants(s, CONSENT_CHANGED)
+                && s.matches(&facts)
+                && organisations.contains(&s.recipient.organisation)
         }) {
             self.release_to(sub, &event, &bundle, 0)
                 .await
@@ -289,7 +152,7 @@ impl ReleaseStage {
         })
     }
 
-    async fn latest_canonical(
+    pub(super) async fn latest_canonical(
         &self,
         person_id: &str,
     ) -> Result<Option<CanonicalBundle>, ConsentChangeError> {

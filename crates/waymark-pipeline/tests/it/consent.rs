@@ -113,9 +113,11 @@ async fn withdrawal_stops_releases_and_notifies_past_recipients() {
     let stage = ReleaseStage {
         validator: Arc::new(Validator::r4().unwrap()),
         policy: Arc::new(Policy::builtin().unwrap()),
-        subscriptions: Arc::new(subs),
+        subscriptions: waymark_pipeline::SubscriptionSet::fixed(subs),
         store: store.clone(),
+        audit: store.clone(),
         bus: bus.clone(),
+        retry_window: waymark_delivery::RETRY_WINDOW,
         telemetry: Telemetry::log_only(),
     };
 
@@ -136,7 +138,7 @@ async fn withdrawal_stops_releases_and_notifies_past_recipients() {
     let canonical = validator
         .validate(serde_json::from_str(bundle).unwrap())
         .unwrap();
-    let gp = stage.subscriptions[0].clone();
+    let gp = stage.subscriptions.snapshot()[0].clone();
     let released = stage.policy.release(&canonical, &gp.recipient).unwrap();
     let patient_id = released.patient_id().to_owned();
     let queued = EventMeta {
@@ -319,9 +321,11 @@ async fn consented(dir: &std::path::Path) -> (ReleaseStage, Arc<Flaky>, String) 
     let stage = ReleaseStage {
         validator: Arc::new(Validator::r4().unwrap()),
         policy: Arc::new(Policy::builtin().unwrap()),
-        subscriptions: Arc::new(subs),
+        subscriptions: waymark_pipeline::SubscriptionSet::fixed(subs),
         store: store.clone(),
+        audit: store.clone(),
         bus,
+        retry_window: waymark_delivery::RETRY_WINDOW,
         telemetry: Telemetry::log_only(),
     };
     let given = stage
@@ -333,7 +337,7 @@ async fn consented(dir: &std::path::Path) -> (ReleaseStage, Arc<Flaky>, String) 
         .validator
         .validate(serde_json::from_str(bundle).unwrap())
         .unwrap();
-    let gp = stage.subscriptions[0].clone();
+    let gp = stage.subscriptions.snapshot()[0].clone();
     let released = stage.policy.release(&canonical, &gp.recipient).unwrap();
     let queued = EventMeta {
         event_id: MessageId::derive(SourceSystem::Nomis, "reception-2"),

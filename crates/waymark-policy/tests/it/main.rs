@@ -2,6 +2,7 @@
 
 mod common;
 mod consent;
+mod properties;
 mod property;
 mod property_pull;
 mod release;

@@ -2,5 +2,6 @@
 
 mod common;
 mod merge;
+mod properties;
 mod summary;
 mod topics;

@@ -84,7 +84,10 @@ impl Tally {
         self.with(|t| match event {
             DeliveryEvent::Delivered { .. } => t.delivered += 1,
             DeliveryEvent::Retrying { .. } => t.retried += 1,
-            DeliveryEvent::DeadLettered { .. } | DeliveryEvent::Rejected { .. } => t.dead += 1,
+            DeliveryEvent::DeadLettered { .. }
+            | DeliveryEvent::Rejected { .. }
+            | DeliveryEvent::Deactivated { .. } => t.dead += 1,
+            DeliveryEvent::Heartbeat { .. } => {}
         });
     }
 
@@ -227,6 +230,15 @@ pub fn print_delivery(event: &DeliveryEvent) {
         } => {
             println!("{now}  DEAD-LETTER  to {subscription}: {reason}");
         }
+        DeliveryEvent::Deactivated {
+            subscription,
+            reason,
+        } => println!("{now}  DEACTIVATED  {subscription}: {reason}"),
+        DeliveryEvent::Heartbeat {
+            subscription,
+            delivered,
+            ..
+        } => println!("{now}  heartbeat    to {subscription} (delivered: {delivered})"),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The shell around the feed-health board: every stage and delivery event is converted into an
 //! [`Observation`] and passed on to the caller's receivers unchanged (a fan-out); once a second
-//! the queue depths are sampled and the board re-judged, and each alert it returns is logged.
+//! the queue depths of the subscriptions now in the live set are sampled and the board
+//! re-judged, and each alert it returns is logged (dead letters, silent endpoints and
+//! subscriptions switched off by `410 Gone` among them).
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
@@ -14,9 +16,9 @@ use tokio::{
 };
 use waymark_api::SharedHealth;
 use waymark_bus::{Bus, dead_letter_name};
-use waymark_delivery::{DeliveryEvent, Subscription, queue_name};
+use waymark_delivery::{DeliveryEvent, queue_name};
 use waymark_health::{Alert, AlertState, HealthBoard, HealthConfig, Observation};
-use waymark_pipeline::{INGEST, PipelineEvent, RECORD, RELEASE, Telemetry};
+use waymark_pipeline::{INGEST, PipelineEvent, RECORD, RELEASE, SubscriptionSet, Telemetry};
 
 /// How often depths are sampled and conditions re-judged.
 const TICK: Duration = Duration::from_secs(1);
@@ -36,7 +38,7 @@ impl HealthTap {
     /// Starts the fan-out: events reach the board and then `telemetry` / `delivery_out`.
     pub fn start(
         config: HealthConfig,
-        subscriptions: &[Subscription],
+        subscriptions: Arc<SubscriptionSet>,
         bus: Arc<dyn Bus>,
         telemetry: Telemetry,
         delivery_out: UnboundedSender<DeliveryEvent>,
@@ -49,23 +51,18 @@ impl HealthTap {
     /// so what the board learnt before (best completeness, open alerts) carries on.
     pub fn attach(
         board: SharedHealth,
-        subscriptions: &[Subscription],
+        subscriptions: Arc<SubscriptionSet>,
         bus: Arc<dyn Bus>,
         telemetry: Telemetry,
         delivery_out: UnboundedSender<DeliveryEvent>,
     ) -> Self {
-        with_board(&board, |b| {
-            for sub in subscriptions {
-                b.announce_subscription(&sub.id);
-            }
-        });
+        announce(&board, &subscriptions);
         let (tap, pipeline_rx) = Telemetry::channel();
         let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
-        let ids: Vec<String> = subscriptions.iter().map(|s| s.id.clone()).collect();
         let tasks = vec![
             tokio::spawn(pump_pipeline(board.clone(), pipeline_rx, telemetry)),
             tokio::spawn(pump_delivery(board.clone(), delivery_rx, delivery_out)),
-            tokio::spawn(tick(board.clone(), bus, ids)),
+            tokio::spawn(tick(board.clone(), bus, subscriptions)),
         ];
         Self {
             board,
@@ -81,6 +78,16 @@ impl HealthTap {
             task.abort();
         }
     }
+}
+
+/// Lists every subscription of the set on the board (an idle one shows too).
+fn announce(board: &SharedHealth, subscriptions: &SubscriptionSet) {
+    let snapshot = subscriptions.snapshot();
+    with_board(board, |b| {
+        for sub in snapshot.iter() {
+            b.announce_subscription(&sub.id);
+        }
+    });
 }
 
 fn with_board<R>(board: &SharedHealth, f: impl FnOnce(&mut HealthBoard) -> R) -> R {
@@ -121,10 +128,17 @@ async fn pump_delivery(
     }
 }
 
-async fn tick(board: SharedHealth, bus: Arc<dyn Bus>, subscriptions: Vec<String>) {
+async fn tick(board: SharedHealth, bus: Arc<dyn Bus>, subscriptions: Arc<SubscriptionSet>) {
     let mut interval = tokio::time::interval(TICK);
     loop {
         interval.tick().await;
+        // The set changes while the hub runs (the API creates and deletes subscriptions).
+        announce(&board, &subscriptions);
+        let ids: Vec<String> = subscriptions
+            .snapshot()
+            .iter()
+            .map(|s| s.id.clone())
+            .collect();
         let mut depths = Vec::new();
         for stage in [INGEST, RECORD, RELEASE] {
             // A stage's dead letters are acknowledged messages no stage will take again: an
@@ -136,7 +150,7 @@ async fn tick(board: SharedHealth, bus: Arc<dyn Bus>, subscriptions: Vec<String>
             }
         }
         let mut backlogs = Vec::new();
-        for id in &subscriptions {
+        for id in &ids {
             let queue = queue_name(id);
             let (Ok(live), Ok(dead)) = (
                 bus.depth(&queue).await,
@@ -237,7 +251,9 @@ fn from_pipeline(event: &PipelineEvent) -> Option<Observation> {
     })
 }
 
-fn from_delivery(event: &DeliveryEvent) -> Observation {
+/// What the board needs of a delivery event (ids and outcomes only); `waymark run` feeds its
+/// own board with it too.
+pub(crate) fn from_delivery(event: &DeliveryEvent) -> Observation {
     match event {
         DeliveryEvent::Delivered {
             subscription,
@@ -253,6 +269,17 @@ fn from_delivery(event: &DeliveryEvent) -> Observation {
         DeliveryEvent::DeadLettered { subscription, .. }
         | DeliveryEvent::Rejected { subscription, .. } => Observation::DeadLettered {
             subscription: subscription.clone(),
+        },
+        DeliveryEvent::Deactivated { subscription, .. } => Observation::Deactivated {
+            subscription: subscription.clone(),
+        },
+        DeliveryEvent::Heartbeat {
+            subscription,
+            delivered,
+            ..
+        } => Observation::Heartbeat {
+            subscription: subscription.clone(),
+            delivered: *delivered,
         },
     }
 }

@@ -1,5 +1,10 @@
 //! What this process handled, counted from its telemetry and printed as one line a person or a
 //! test can read. Counts only: no ids, no patient data.
+//!
+//! The delivery events also feed a feed-health board of the process's own, whose operator
+//! alerts (`ops.delivery.dead-letter`: resend with `$resend` once the endpoint is fixed;
+//! `ops.subscription.silent`; `ops.subscription.deactivated`; `ops.subscription-failing`) are
+//! logged once per transition, as the embedded hub logs them.
 
 use std::{
     sync::{
@@ -9,8 +14,10 @@ use std::{
     time::Duration,
 };
 
+use chrono::Utc;
 use tokio::{sync::mpsc, task::JoinHandle};
 use waymark_delivery::DeliveryEvent;
+use waymark_health::{AlertState, HealthBoard, HealthConfig};
 use waymark_pipeline::PipelineEvent;
 
 /// Messages this process handled, by outcome.
@@ -23,6 +30,8 @@ pub struct Counts {
     delivered: AtomicU64,
     retried: AtomicU64,
     dead: AtomicU64,
+    deactivated: AtomicU64,
+    silent: AtomicU64,
 }
 
 impl Counts {
@@ -43,17 +52,23 @@ impl Counts {
         let counter = match event {
             DeliveryEvent::Delivered { .. } => &self.delivered,
             DeliveryEvent::Retrying { .. } => &self.retried,
-            DeliveryEvent::DeadLettered { .. } => &self.dead,
-            _ => return,
+            DeliveryEvent::DeadLettered { .. } | DeliveryEvent::Rejected { .. } => &self.dead,
+            DeliveryEvent::Deactivated { .. } => &self.deactivated,
+            DeliveryEvent::Heartbeat {
+                delivered: false, ..
+            } => &self.silent,
+            DeliveryEvent::Heartbeat { .. } => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// `mapped=N quarantined=N recorded=N released=N delivered=N retried=N dead=N`.
+    /// `mapped=N quarantined=N recorded=N released=N delivered=N retried=N dead=N
+    /// deactivated=N silent=N`.
     pub fn line(&self) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
-            "mapped={} quarantined={} recorded={} released={} delivered={} retried={} dead={}",
+            "mapped={} quarantined={} recorded={} released={} delivered={} retried={} dead={} \
+             deactivated={} silent={}",
             get(&self.mapped),
             get(&self.quarantined),
             get(&self.recorded),
@@ -61,6 +76,8 @@ impl Counts {
             get(&self.delivered),
             get(&self.retried),
             get(&self.dead),
+            get(&self.deactivated),
+            get(&self.silent),
         )
     }
 }
@@ -75,10 +92,14 @@ pub(super) fn tally(
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut printed = counts.line();
+        let mut board = HealthBoard::new(HealthConfig::default());
         loop {
             tokio::select! {
                 Some(event) = pipeline.recv() => counts.pipeline(&event),
-                Some(event) = delivery.recv() => counts.delivery(&event),
+                Some(event) = delivery.recv() => {
+                    counts.delivery(&event);
+                    alert(&mut board, &event);
+                }
                 _ = tick.tick() => {
                     let line = counts.line();
                     if line != printed {
@@ -89,4 +110,24 @@ pub(super) fn tally(
             }
         }
     })
+}
+
+/// Feeds the process's board with a delivery event and logs the alerts it raises or clears.
+fn alert(board: &mut HealthBoard, event: &DeliveryEvent) {
+    let now = Utc::now();
+    board.observe(crate::embedded::from_delivery(event), now);
+    for alert in board.evaluate(now) {
+        match alert.state {
+            AlertState::Raised => tracing::warn!(
+                target: "waymark::health",
+                code = alert.code, subject = %alert.subject, severity = ?alert.severity,
+                detail = %alert.detail, "alert raised"
+            ),
+            AlertState::Cleared => tracing::info!(
+                target: "waymark::health",
+                code = alert.code, subject = %alert.subject, detail = %alert.detail,
+                "alert cleared"
+            ),
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The process `waymark run` starts: open the bus and the store, load the configuration, start
 //! the planned stages, wait for SIGTERM or Ctrl-C, stop cleanly.
 
-use std::{collections::BTreeSet, net::SocketAddr, path::Path, sync::Arc};
+use std::{collections::BTreeSet, net::SocketAddr, sync::Arc};
 
 use anyhow::{Context as _, anyhow};
 use tokio::{
@@ -10,14 +10,20 @@ use tokio::{
 };
 use waymark_adapter_nomis::{AdapterContext, NomisConfig, RunningAdapter};
 use waymark_bus::{Bus, Publisher};
-use waymark_delivery::{DeliveryEvent, RestHook, RestHookConfig, Subscription};
+use waymark_delivery::{DeliveryEvent, Subscription};
 use waymark_mapping::MappingSet;
-use waymark_pipeline::{Hub, HubParts, INGEST, Stage, StagePlan, Telemetry};
+use waymark_pipeline::{
+    Hub, HubParts, INGEST, POLL_EVERY, Stage, StagePlan, SubscriptionFilter, SubscriptionSet,
+    Telemetry,
+};
 use waymark_policy::Policy;
 use waymark_profile::Validator;
-use waymark_store::Store;
+use waymark_store::{AuditLog, Store};
 
-use super::{Counts, RunSettings as RunArgs, RunStage, Shard, counts, health};
+use super::{
+    Counts, RunSettings as RunArgs, RunStage, Shard, counts, health,
+    load::{endpoint_policy, load_policy, rest_hook, subscription_set},
+};
 
 /// Why `waymark run` ended badly.
 pub(super) enum RunError {
@@ -38,8 +44,13 @@ pub(super) async fn run(args: RunArgs) -> Result<(), RunError> {
         .await
         .context("opening the store")
         .map_err(RunError::Setup)?;
-    let subscriptions =
-        load_subscriptions(args.subscriptions.as_deref()).map_err(RunError::Setup)?;
+    let audit = waymark_store::open_audit(&args.store)
+        .await
+        .context("opening the audit log")
+        .map_err(RunError::Setup)?;
+    let subscriptions = subscription_set(&args, &store)
+        .await
+        .map_err(RunError::Setup)?;
     let (telemetry, pipeline_rx) = Telemetry::channel();
     let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
     let counts = Arc::new(Counts::default());
@@ -49,6 +60,7 @@ pub(super) async fn run(args: RunArgs) -> Result<(), RunError> {
         bus,
         policy,
         store,
+        audit,
         subscriptions,
         telemetry,
         delivery_tx,
@@ -100,49 +112,13 @@ fn name(stage: RunStage) -> &'static str {
     }
 }
 
-/// Reads and validates the subscription file: a JSON array of version-1 subscriptions with
-/// distinct ids. No file: no subscriptions.
-pub(crate) fn load_subscriptions(path: Option<&Path>) -> anyhow::Result<Vec<Subscription>> {
-    let Some(path) = path else {
-        return Ok(Vec::new());
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the subscriptions file {}", path.display()))?;
-    let subs: Vec<Subscription> = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not an array of subscriptions", path.display()))?;
-    let mut ids = BTreeSet::new();
-    for sub in &subs {
-        sub.validate()
-            .with_context(|| format!("subscription `{}` is invalid", sub.id))?;
-        if !ids.insert(sub.id.as_str()) {
-            return Err(anyhow!("subscription id `{}` appears twice", sub.id));
-        }
-    }
-    Ok(subs)
-}
-
-/// The role policy: the file given (`hub.policy`), with the built-in derived alerts, or the
-/// built-in policy.
-fn load_policy(path: Option<&Path>) -> anyhow::Result<Arc<Policy>> {
-    let Some(path) = path else {
-        return Ok(Arc::new(
-            Policy::builtin().context("loading the role policy")?,
-        ));
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the role policy {}", path.display()))?;
-    let alerts = waymark_policy::DerivedAlerts::builtin().context("loading the derived alerts")?;
-    let policy =
-        Policy::from_json(&text).with_context(|| format!("the role policy {}", path.display()))?;
-    Ok(Arc::new(policy.with_derived_alerts(alerts)))
-}
-
 /// What the stages are started with.
 struct Wiring {
     bus: Arc<dyn Bus>,
     policy: Arc<Policy>,
     store: Arc<dyn Store>,
-    subscriptions: Vec<Subscription>,
+    audit: Arc<dyn AuditLog>,
+    subscriptions: Arc<SubscriptionSet>,
     telemetry: Telemetry,
     delivery_tx: mpsc::UnboundedSender<DeliveryEvent>,
 }
@@ -153,6 +129,7 @@ struct Running {
     hubs: Vec<Hub>,
     api: Option<JoinHandle<()>>,
     health: Option<JoinHandle<()>>,
+    poll: Option<(watch::Sender<bool>, JoinHandle<()>)>,
 }
 
 impl Running {
@@ -172,6 +149,10 @@ impl Running {
         if let Some(health) = self.health {
             health.abort();
         }
+        if let Some((stop, poll)) = self.poll {
+            let _ = stop.send(true);
+            let _ = poll.await;
+        }
     }
 }
 
@@ -190,7 +171,12 @@ async fn start(
         hubs: Vec::new(),
         api: None,
         health: None,
+        poll: None,
     };
+    // Other processes (and this one's API) change the subscriptions in the store.
+    let (stop_poll, poll_shutdown) = watch::channel(false);
+    let set = Arc::clone(&wiring.subscriptions);
+    running.poll = Some((stop_poll, tokio::spawn(set.poll(POLL_EVERY, poll_shutdown))));
     if let Some(port) = args.health_port {
         let (bus, store) = (Arc::clone(&wiring.bus), Arc::clone(&wiring.store));
         running.health = Some(health::serve(args.listen, port, bus, store).await?);
@@ -223,23 +209,26 @@ async fn api_state(
     let auth = waymark_api::auth::hub_authenticator(config.as_deref(), &data_dir)
         .await
         .context("loading the API's authentication")?;
-    let audit = waymark_store::open_audit(&args.store)
-        .await
-        .context("opening the audit log")?;
+    // The API checks subscriptions written through it with the same endpoint policy the
+    // deliveries use, and handshakes with the same client.
+    let endpoints = endpoint_policy(args.endpoints);
+    let hook = rest_hook(args)?;
     Ok(waymark_api::ApiState {
         store: Arc::clone(&wiring.store),
         bus: Arc::clone(&wiring.bus),
         mappings,
         validator,
         auth: Arc::new(auth),
-        audit,
+        audit: Arc::clone(&wiring.audit),
         policy: Arc::clone(&wiring.policy),
-        subscriptions: Arc::new(wiring.subscriptions.clone()),
+        subscriptions: Arc::clone(&wiring.subscriptions),
+        endpoints,
+        hook,
     })
 }
 
-/// One hub for map / record / release (with every subscription: release fans out to all), one
-/// for the deliveries of this process's shard.
+/// One hub for map / record / release (release fans out to every subscription), one for the
+/// deliveries of this process's shard; both follow the same live set.
 async fn start_hubs(
     args: &RunArgs,
     stages: &BTreeSet<RunStage>,
@@ -258,56 +247,60 @@ async fn start_hubs(
     .collect();
     let mut hubs = Vec::new();
     if !pipeline.is_empty() {
-        let parts = parts(wiring, mappings, validator, wiring.subscriptions.clone())?;
-        hubs.push(start_plan(parts, pipeline, args.workers).await?);
+        let plan = StagePlan::of(pipeline, args.workers);
+        hubs.push(start_plan(parts(args, wiring, mappings, validator)?, &plan).await?);
     }
     if stages.contains(&RunStage::Deliver) {
-        let mine = shard_of(&wiring.subscriptions, args.shard);
-        let parts = parts(wiring, mappings, validator, mine)?;
-        hubs.push(start_plan(parts, vec![Stage::Deliver], args.workers).await?);
+        report_shard(&wiring.subscriptions.snapshot(), args.shard);
+        let shard = args.shard;
+        let plan = StagePlan {
+            deliver_for: SubscriptionFilter::new(move |id| shard.serves(id)),
+            ..StagePlan::of(vec![Stage::Deliver], args.workers)
+        };
+        hubs.push(start_plan(parts(args, wiring, mappings, validator)?, &plan).await?);
     }
     Ok(hubs)
 }
 
-/// The subscriptions shard `shard` delivers for.
-fn shard_of(subscriptions: &[Subscription], shard: Shard) -> Vec<Subscription> {
-    let mine: Vec<Subscription> = subscriptions
+/// Prints which of the subscriptions known at start shard `shard` delivers for (the set may
+/// change later: the supervisor follows it).
+fn report_shard(subscriptions: &[Subscription], shard: Shard) {
+    let ids: Vec<&str> = subscriptions
         .iter()
         .filter(|s| shard.serves(&s.id))
-        .cloned()
+        .map(|s| s.id.as_str())
         .collect();
-    let ids: Vec<&str> = mine.iter().map(|s| s.id.as_str()).collect();
     eprintln!(
         "waymark run: shard {shard} delivers for {} of {} subscriptions: {}",
-        mine.len(),
+        ids.len(),
         subscriptions.len(),
         ids.join(",")
     );
-    mine
 }
 
-async fn start_plan(parts: HubParts, stages: Vec<Stage>, workers: usize) -> anyhow::Result<Hub> {
-    let plan = StagePlan { stages, workers };
-    Hub::start_plan(parts, &plan)
+async fn start_plan(parts: HubParts, plan: &StagePlan) -> anyhow::Result<Hub> {
+    Hub::start_plan(parts, plan)
         .await
         .context("declaring the queues and starting the stages")
 }
 
 fn parts(
+    args: &RunArgs,
     wiring: &Wiring,
     mappings: &Arc<MappingSet>,
     validator: &Arc<Validator>,
-    subscriptions: Vec<Subscription>,
 ) -> anyhow::Result<HubParts> {
     Ok(HubParts {
         bus: Arc::clone(&wiring.bus),
         store: Arc::clone(&wiring.store),
+        audit: Arc::clone(&wiring.audit),
         mappings: Arc::clone(mappings),
         validator: Arc::clone(validator),
         policy: Arc::clone(&wiring.policy),
         topics: Arc::new(waymark_record::Topics::builtin().context("loading the topics")?),
-        subscriptions,
-        hook: RestHook::new(&RestHookConfig::default()).context("the webhook client")?,
+        subscriptions: Arc::clone(&wiring.subscriptions),
+        hook: rest_hook(args)?,
+        retry_window: args.retry_window,
         telemetry: wiring.telemetry.clone(),
         delivery_events: wiring.delivery_tx.clone(),
     })

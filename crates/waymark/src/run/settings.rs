@@ -4,11 +4,12 @@
 use std::{
     net::{IpAddr, SocketAddr},
     path::PathBuf,
+    time::Duration,
 };
 
 use anyhow::anyhow;
 use serde_json::Value;
-use waymark_config::{Config, Env};
+use waymark_config::{Config, EndpointMode, Env};
 
 use super::{RunArgs, RunStage, Shard};
 
@@ -23,8 +24,12 @@ pub struct RunSettings {
     pub store: String,
     /// The mappings folder (`None`: `./mappings`).
     pub mappings: Option<PathBuf>,
-    /// The subscriptions file.
+    /// The subscriptions file (written to the store at start-up).
     pub subscriptions: Option<PathBuf>,
+    /// Which webhook endpoints are allowed (`subscriptions.endpoints`; without a file: `local`).
+    pub endpoints: EndpointMode,
+    /// How long a notification is retried (`subscriptions.retry_window`, default 72 h).
+    pub retry_window: Duration,
     /// The API's authentication file.
     pub auth: Option<PathBuf>,
     /// The role policy file (`None`: the built-in policy).
@@ -83,6 +88,15 @@ fn merge(args: RunArgs, config: Option<&Config>) -> anyhow::Result<RunSettings> 
         subscriptions: args
             .subscriptions
             .or_else(|| config.and_then(|c| c.subscriptions.file.clone())),
+        endpoints: config.map_or(EndpointMode::Local, |c| {
+            c.subscriptions.endpoint_mode(c.api.production)
+        }),
+        retry_window: match config {
+            Some(c) => c.subscriptions.retry_window().ok_or_else(|| {
+                anyhow!("subscriptions.retry_window: not a retry window (1m to 30d)")
+            })?,
+            None => waymark_delivery::RETRY_WINDOW,
+        },
         auth: args
             .auth
             .or_else(|| config.and_then(|c| c.api.auth.clone())),
@@ -172,6 +186,8 @@ prison_api_url = "http://prison-api"
             ("0.0.0.0".into(), 9000, 8181)
         );
         assert_eq!(s.prison_api.as_deref(), Some("http://prison-api"));
+        assert_eq!(s.endpoints, EndpointMode::Local);
+        assert_eq!(s.retry_window, Duration::from_secs(72 * 3600));
     }
 
     #[test]

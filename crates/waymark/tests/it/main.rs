@@ -1,6 +1,7 @@
 //! All integration tests of this crate in one binary (one link, less disk and build time).
 
 mod backup;
+mod bench_cli;
 mod canary;
 mod cli;
 mod common;
@@ -9,10 +10,14 @@ mod config_cli;
 mod dashboard;
 mod demo_cli;
 mod deploy;
+mod json_output;
 mod mappings_cli;
+mod migrate;
 mod pathway;
 mod processes;
 mod redrive;
 mod restart;
 mod run_health;
+mod shutdown;
 mod synth;
+mod tls;

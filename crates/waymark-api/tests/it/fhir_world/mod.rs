@@ -105,6 +105,21 @@ impl World {
             .await
     }
 
+    /// Records the mapping fixture `case` as the record of the person holding `prison_number`
+    /// (its Patient's identifiers replaced by that number); returns the person's id.
+    pub async fn record_as(&self, case: &str, prison_number: &str) -> String {
+        let mut bundle = fixture(case);
+        for entry in bundle["entry"].as_array_mut().unwrap() {
+            let resource = &mut entry["resource"];
+            if resource["resourceType"] == "Patient" {
+                resource["identifier"] =
+                    json!([{"system": PRISON_NUMBER_SYSTEM, "value": prison_number}]);
+            }
+        }
+        let key = format!("{case}-as-{prison_number}");
+        self.record_bundle(&key, bundle, prison_number).await
+    }
+
     async fn record_bundle(&self, case: &str, bundle: Value, prison_number: &str) -> String {
         let stage = RecordStage::new(
             self.state.validator.clone(),

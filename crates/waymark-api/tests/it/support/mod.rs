@@ -80,7 +80,10 @@ pub fn state(
         auth: dev.auth.clone(),
         audit: store,
         policy: Arc::new(Policy::builtin().unwrap()),
-        subscriptions: Arc::new(Vec::new()),
+        subscriptions: waymark_pipeline::SubscriptionSet::fixed(Vec::new()),
+        endpoints: waymark_delivery::EndpointPolicy::local(),
+        hook: waymark_delivery::RestHook::new(&waymark_delivery::RestHookConfig::default())
+            .unwrap(),
     }
 }
 
