@@ -110,8 +110,13 @@ pub fn router(state: ApiState) -> Router {
         .into_router()
         .merge(protected)
         .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
+
+/// Largest request body the API reads (bytes), unless a route sets its own (`/ingest`): a
+/// larger one is refused with 413 before it is parsed.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Every `(method, path)` that [`router`] serves (axum path syntax), as its route tables add
 /// them; the OpenAPI document ([`openapi::document`]) lists exactly these.

@@ -218,3 +218,51 @@ async fn deliver(
 fn bus_failed(operation: &str, subscription: &str, e: &BusError) {
     tracing::warn!(operation, subscription, code = e.code(), error = %e, "delivery bus operation failed");
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::mpsc;
+    use waymark_bus::SqliteBus;
+    use waymark_core::Role;
+    use waymark_policy::Recipient;
+
+    use super::*;
+    use crate::{PayloadMode, RestHookConfig, queue_spec};
+
+    /// An idle worker (its receive waits 5 s) stops as soon as shutdown is signalled, not when
+    /// the wait runs out.
+    #[tokio::test]
+    async fn idle_worker_stops_promptly() {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = Arc::new(SqliteBus::open(&dir.path().join("bus.db")).await.unwrap());
+        let recipient = Recipient {
+            organisation: "hmp-test".into(),
+            role: Role::Probation,
+            registered: false,
+            purpose: "continuity-of-care".into(),
+        };
+        let sub = Subscription::new(
+            "idle-worker",
+            "prison.reception",
+            "http://127.0.0.1:9/hook",
+            recipient,
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0123456789ab",
+            PayloadMode::FullResource,
+        );
+        bus.declare(&queue_spec(&sub)).await.unwrap();
+        let hook = RestHook::new(&RestHookConfig::default()).unwrap();
+        let (events, _drain) = mpsc::unbounded_channel();
+        let (stop, shutdown) = watch::channel(false);
+        let task = tokio::spawn(run_deliveries(bus, sub, hook, events, shutdown));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!task.is_finished(), "the worker stopped on its own");
+
+        let asked = Instant::now();
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("an idle worker outlived its shutdown by 2 s (its receive wait is 5 s)")
+            .unwrap();
+        eprintln!("idle worker stopped {:?} after shutdown", asked.elapsed());
+    }
+}

@@ -371,5 +371,7 @@ fn rebuild(bundle: &Value, entries: Vec<Value>, redacted: bool) -> Value {
     out
 }
 
+mod person;
+
 #[cfg(test)]
 mod tests;

@@ -42,15 +42,18 @@ pub(crate) fn too_costly(bundle: &Value) -> Option<Issue> {
             format!("has more than {MAX_ENTRIES} entries; the bundle was not examined"),
         );
     }
+    let too_many = || {
+        costly(
+            "Bundle",
+            format!("has more than {MAX_NODES} elements; not examined"),
+        )
+    };
     let mut stack = vec![(bundle, 1usize)];
     let mut nodes = 0usize;
     while let Some((value, depth)) = stack.pop() {
         nodes += 1;
         if nodes > MAX_NODES {
-            return costly(
-                "Bundle",
-                format!("has more than {MAX_NODES} elements; not examined"),
-            );
+            return too_many();
         }
         let children: Box<dyn Iterator<Item = &Value>> = match value {
             Value::Array(items) => Box::new(items.iter()),
@@ -69,6 +72,10 @@ pub(crate) fn too_costly(bundle: &Value) -> Option<Issue> {
             } else {
                 nodes += 1;
             }
+        }
+        // Leaves count too: a last container of half a million numbers is refused here.
+        if nodes > MAX_NODES {
+            return too_many();
         }
     }
     None

@@ -218,6 +218,12 @@ pub struct ClientCertificates {
     /// Per client id: SHA-256 fingerprints (hex) of its certificates.
     #[serde(default)]
     pub fingerprints: BTreeMap<String, Vec<String>>,
+    /// TLS terminated by a proxy in front of the hub (`docs/tls.md`): the request header in
+    /// which the proxy passes the client certificate it verified, URL-encoded PEM, with
+    /// `X-Client-Verify: SUCCESS` (nginx: `$ssl_client_escaped_cert`, `$ssl_client_verify`).
+    /// Believed only from an address in `trusted_proxies`; unset (the default): never read.
+    #[serde(default)]
+    pub proxy_header: Option<String>,
 }
 
 mod defaults {

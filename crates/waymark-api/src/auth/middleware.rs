@@ -70,7 +70,11 @@ pub async fn require_auth(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let certificate = request.extensions().get::<PeerCertificate>().cloned();
+    let certificate = request
+        .extensions()
+        .get::<PeerCertificate>()
+        .cloned()
+        .or_else(|| proxied_certificate(&auth, peer, request.headers()));
     let credentials = Credentials {
         authorization: authorization.as_deref(),
         source,
@@ -95,6 +99,25 @@ pub async fn require_auth(
     };
     response.extensions_mut().insert(outcome);
     response
+}
+
+/// The certificate a trusted TLS-terminating proxy passed on, when the config names its header
+/// and the connection comes from one of `trusted_proxies`.
+fn proxied_certificate(
+    auth: &Authenticator,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> Option<PeerCertificate> {
+    let config = auth.config();
+    let header = config
+        .client_certificates
+        .as_ref()?
+        .proxy_header
+        .as_deref()?;
+    let trusted = peer.is_some_and(|p| any_contains(&config.trusted_proxies, p));
+    trusted
+        .then(|| super::mtls::from_proxy_header(headers, header))
+        .flatten()
 }
 
 /// The client's address: the peer's, or — from a trusted proxy — the rightmost untrusted

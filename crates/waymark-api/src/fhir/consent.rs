@@ -23,7 +23,7 @@ use waymark_store::StoredConsent;
 use super::{
     access::may_handle_consent,
     bad_request,
-    errors::unprocessable,
+    errors::{self, unprocessable},
     forbidden, json_response, not_found,
     person::{active_id, with_detail},
 };
@@ -59,8 +59,12 @@ pub(crate) async fn create(
     if !may_handle_consent(&state.policy, &caller) {
         return refuse_role();
     }
-    let Ok(Json(mut consent)) = body else {
-        return bad_request("api.consent.body", "the body must be a FHIR Consent (JSON)");
+    let mut consent = match body {
+        Ok(Json(consent)) => consent,
+        Err(rejection) => {
+            let text = "the body must be a FHIR Consent (JSON)";
+            return errors::body_refused(&rejection, "api.consent.body", text);
+        }
     };
     if consent["resourceType"] != "Consent" {
         return unprocessable("api.consent.type", "the body is not a Consent");

@@ -1,6 +1,6 @@
 //! The FHIR API's refusals, each an `OperationOutcome` that names a rule, never a value.
 
-use axum::{http::StatusCode, response::Response};
+use axum::{extract::rejection::JsonRejection, http::StatusCode, response::Response};
 use waymark_core::IssueType;
 use waymark_fhir::{Issue, OperationOutcome};
 
@@ -11,6 +11,20 @@ fn one(status: StatusCode, kind: IssueType, rule: &str, text: &str) -> Response 
         status,
         &OperationOutcome::single(Issue::error(kind, rule, text)),
     )
+}
+
+/// A JSON body the extractor refused: 413 when it is over the body limit
+/// ([`crate::MAX_BODY_BYTES`]), otherwise 400 with `rule` and `text`.
+pub(crate) fn body_refused(rejection: &JsonRejection, rule: &str, text: &str) -> Response {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return one(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            IssueType::TooCostly,
+            "api.body-too-large",
+            "the body is larger than the hub accepts",
+        );
+    }
+    bad_request(rule, text)
 }
 
 /// 400: the request is malformed (`rule` names what).

@@ -35,7 +35,8 @@ pub(super) fn verify(
     let id = text("webhook-id")?;
     let timestamp_text = text("webhook-timestamp")?;
     let timestamp: i64 = timestamp_text.parse().ok()?;
-    if (now.timestamp() - timestamp).abs() > TOLERANCE_SECS {
+    // `abs_diff`: a hostile timestamp (`i64::MIN`) must not overflow.
+    if now.timestamp().abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return None;
     }
     let mut signed = Vec::with_capacity(id.len() + timestamp_text.len() + body.len() + 2);
@@ -57,6 +58,21 @@ mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
+
+    #[test]
+    fn a_hostile_timestamp_is_refused_not_overflowed() {
+        let keys = vec![key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()];
+        let mut headers = HeaderMap::new();
+        headers.insert("webhook-id", HeaderValue::from_static("msg"));
+        headers.insert("webhook-signature", HeaderValue::from_static("v1,AAAA"));
+        for stamp in ["-9223372036854775808", "9223372036854775807"] {
+            headers.insert("webhook-timestamp", HeaderValue::from_static(stamp));
+            assert!(
+                verify(&keys, &headers, b"{}", Utc::now()).is_none(),
+                "{stamp}"
+            );
+        }
+    }
 
     #[test]
     fn verifies_the_standard_webhooks_reference_vector_independently() {

@@ -92,3 +92,36 @@ fn no_patient_is_an_error() {
     );
     assert!(matches!(err, Err(PolicyError::NoPatient)));
 }
+
+#[test]
+fn a_release_is_re_keyed_on_the_hub_person_id() {
+    let policy = Policy::builtin().unwrap();
+    let mut flag = labelled("Flag", "f1", "risk-self");
+    flag["resource"]["subject"] = json!({"reference": "urn:uuid:p1"});
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        labelled("Patient", "p1", "identity"),
+        flag,
+    ]});
+    let cx = ReleaseContext::without_consent(Utc::now());
+    let released = policy
+        .release_json(&bundle, &everyone_sees_everything(), &cx)
+        .unwrap();
+    assert_eq!(released.patient_id(), "p1");
+    let manifest_before = released.manifest().withheld.len();
+    let person = "5b0c2f3e-8d0e-4f5e-9a39-7f1d2c3b4a59";
+    let released = released.for_person(person);
+    assert_eq!(released.patient_id(), person);
+    let entries = released.bundle()["entry"].as_array().unwrap();
+    assert_eq!(entries[0]["resource"]["id"], person);
+    assert_eq!(entries[0]["fullUrl"], format!("urn:uuid:{person}"));
+    assert_eq!(
+        entries[1]["resource"]["subject"]["reference"],
+        format!("urn:uuid:{person}")
+    );
+    assert_eq!(
+        entries[1]["resource"]["id"], "f1",
+        "other resources keep their ids"
+    );
+    assert_eq!(released.manifest().withheld.len(), manifest_before);
+    assert!(!released.bundle().to_string().contains("p1\""));
+}

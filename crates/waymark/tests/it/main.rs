@@ -21,3 +21,5 @@ mod run_health;
 mod shutdown;
 mod synth;
 mod tls;
+mod tls_binding;
+mod worked_example;

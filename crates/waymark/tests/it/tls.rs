@@ -16,14 +16,14 @@ use waymark_api::auth::mtls::{fingerprint, thumbprint};
 use crate::common::{World, admin_token, repo_root};
 
 /// nginx started by the script in a folder of its own; stopped when dropped.
-struct Proxy {
-    dir: tempfile::TempDir,
-    tls: u16,
-    mtls: u16,
+pub(super) struct Proxy {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) tls: u16,
+    pub(super) mtls: u16,
 }
 
 impl Proxy {
-    fn start(upstream: SocketAddr) -> Self {
+    pub(super) fn start(upstream: SocketAddr) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let [tls, mtls] = free_ports();
         let out = script(dir.path(), &["start"])
@@ -40,16 +40,16 @@ impl Proxy {
         Self { dir, tls, mtls }
     }
 
-    fn cert(&self, name: &str) -> PathBuf {
+    pub(super) fn cert(&self, name: &str) -> PathBuf {
         self.dir.path().join("certs").join(name)
     }
 
-    fn url(&self, port: u16, path: &str) -> String {
+    pub(super) fn url(&self, port: u16, path: &str) -> String {
         format!("https://127.0.0.1:{port}{path}")
     }
 
     /// A client trusting the throwaway CA, presenting `identity` (a client certificate) if any.
-    fn client(&self, identity: Option<(&Path, &Path)>) -> reqwest::Client {
+    pub(super) fn client(&self, identity: Option<(&Path, &Path)>) -> reqwest::Client {
         let ca = std::fs::read(self.cert("ca.pem")).unwrap();
         let mut builder = reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
@@ -61,7 +61,7 @@ impl Proxy {
         builder.build().unwrap()
     }
 
-    fn client_cert(&self) -> reqwest::Client {
+    pub(super) fn client_cert(&self) -> reqwest::Client {
         self.client(Some((&self.cert("client.pem"), &self.cert("client.key"))))
     }
 }
@@ -72,14 +72,14 @@ impl Drop for Proxy {
     }
 }
 
-fn script(dir: &Path, args: &[&str]) -> Command {
+pub(super) fn script(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(repo_root().join("deploy/local/tls.sh"));
     cmd.args(args).env("WAYMARK_NGINX_DIR", dir);
     cmd
 }
 
 /// Two distinct free loopback ports (both held while asking, so they differ).
-fn free_ports() -> [u16; 2] {
+pub(super) fn free_ports() -> [u16; 2] {
     let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     [
@@ -88,7 +88,7 @@ fn free_ports() -> [u16; 2] {
     ]
 }
 
-async fn status(req: reqwest::RequestBuilder) -> u16 {
+pub(super) async fn status(req: reqwest::RequestBuilder) -> u16 {
     req.send().await.unwrap().status().as_u16()
 }
 
@@ -223,7 +223,7 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn pem_to_der(pem: &str) -> Vec<u8> {
+pub(super) fn pem_to_der(pem: &str) -> Vec<u8> {
     let body: String = pem
         .lines()
         .filter(|l| !l.starts_with("-----"))

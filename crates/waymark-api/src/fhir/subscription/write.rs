@@ -44,7 +44,8 @@ pub(crate) async fn create(
     }
     let mut resource = match body {
         Ok(Json(resource)) if resource.is_object() => resource,
-        _ => return not_a_subscription(),
+        Err(rejection) => return not_a_subscription(Some(&rejection)),
+        Ok(_) => return not_a_subscription(None),
     };
     let id = format!("sub-{}", uuid::Uuid::new_v4().simple());
     resource["id"] = json!(id);
@@ -103,7 +104,8 @@ pub(crate) async fn update(
     }
     let mut resource = match body {
         Ok(Json(resource)) if resource.is_object() => resource,
-        _ => return not_a_subscription(),
+        Err(rejection) => return not_a_subscription(Some(&rejection)),
+        Ok(_) => return not_a_subscription(None),
     };
     if resource.get("id").is_some_and(|given| given != id.as_str()) {
         return bad_request(
@@ -237,11 +239,15 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ()> {
     bare.parse().map(Some).map_err(|_| ())
 }
 
-fn not_a_subscription() -> Response {
-    bad_request(
+fn not_a_subscription(rejection: Option<&JsonRejection>) -> Response {
+    let (rule, text) = (
         "api.subscription.body",
         "the body must be a FHIR Subscription (JSON object)",
-    )
+    );
+    match rejection {
+        Some(rejection) => crate::fhir::errors::body_refused(rejection, rule, text),
+        None => bad_request(rule, text),
+    }
 }
 
 fn rejected(err: &SubscriptionError) -> Response {
