@@ -187,8 +187,8 @@ impl ReleaseStage {
     }
 
     /// What the policy releases of `bundle` to `sub`'s recipient under the person's consents as
-    /// they stand now (read at the moment of each release, never cached past a change). The
-    /// outer error is the store's (transient).
+    /// they stand now (read at the moment of each release, never cached past a change), about
+    /// the hub's person (`Releasable::for_person`). The outer error is the store's (transient).
     async fn decide(
         &self,
         sub: &Subscription,
@@ -205,9 +205,11 @@ impl ReleaseStage {
             now: chrono::Utc::now(),
             break_glass: None,
         };
+        // Keyed on the hub's person: the focus a subscriber pulls by, one order per person.
         Ok(self
             .policy
-            .release_with_consent(bundle, &sub.recipient, &cx))
+            .release_with_consent(bundle, &sub.recipient, &cx)
+            .map(|released| released.for_person(&event.person_id)))
     }
 
     /// `waymark_delivery::enqueue`; a subscription created since its queue was last declared

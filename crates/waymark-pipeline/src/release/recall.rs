@@ -56,7 +56,7 @@ impl ReleaseStage {
                 purged: 0,
             });
         };
-        let purged = self.purge_undelivered(&event, &bundle).await?;
+        let purged = self.purge_undelivered(&event).await?;
         let past = self.store.past_recipients(&event.person_id).await?;
         let organisations = self.organisations_of(&past);
         let withdrawals = self.withdrawals(&event).await?;
@@ -129,21 +129,15 @@ impl ReleaseStage {
         Ok(all)
     }
 
-    /// Removes every ready notification keyed on the person's Patient id from every
+    /// Removes every ready notification keyed on the person's id from every
     /// subscription's delivery queue. Returns how many, by subscription.
     async fn purge_undelivered(
         &self,
         event: &PathwayEvent,
-        bundle: &CanonicalBundle,
     ) -> Result<BTreeMap<String, u64>, ConsentChangeError> {
         let mut purged = BTreeMap::new();
-        // `enqueue` keys on `Releasable::patient_id`, the bundle's Patient resource id.
-        let Some(patient_id) = waymark_fhir::entries(bundle.as_json())
-            .find(|r| r["resourceType"] == "Patient")
-            .and_then(|r| r["id"].as_str())
-        else {
-            return Ok(purged);
-        };
+        // `enqueue` keys on `Releasable::patient_id`: the hub's person id (`for_person`).
+        let patient_id = event.person_id.as_str();
         for sub in self.subscriptions.snapshot().iter() {
             let removed = match self.bus.purge_key(&queue_name(&sub.id), patient_id).await {
                 Ok(removed) => removed,

@@ -139,7 +139,12 @@ async fn withdrawal_stops_releases_and_notifies_past_recipients() {
         .validate(serde_json::from_str(bundle).unwrap())
         .unwrap();
     let gp = stage.subscriptions.snapshot()[0].clone();
-    let released = stage.policy.release(&canonical, &gp.recipient).unwrap();
+    // Queued as the release stage queues: keyed on the hub's person.
+    let released = stage
+        .policy
+        .release(&canonical, &gp.recipient)
+        .unwrap()
+        .for_person(&person);
     let patient_id = released.patient_id().to_owned();
     let queued = EventMeta {
         event_id: MessageId::derive(SourceSystem::Nomis, "reception-2"),
@@ -338,7 +343,12 @@ async fn consented(dir: &std::path::Path) -> (ReleaseStage, Arc<Flaky>, String) 
         .validate(serde_json::from_str(bundle).unwrap())
         .unwrap();
     let gp = stage.subscriptions.snapshot()[0].clone();
-    let released = stage.policy.release(&canonical, &gp.recipient).unwrap();
+    // Queued as the release stage queues: keyed on the hub's person.
+    let released = stage
+        .policy
+        .release(&canonical, &gp.recipient)
+        .unwrap()
+        .for_person(&person);
     let queued = EventMeta {
         event_id: MessageId::derive(SourceSystem::Nomis, "reception-2"),
         event_number: 2,
