@@ -49,3 +49,12 @@ eval "$(deploy/local/rabbitmq.sh fresh)"
 eval "$(deploy/local/postgres.sh start)"
 echo "== workspace tests (nextest)"
 cargo nextest run --workspace --locked --no-fail-fast
+
+# The long variants, by hand (nightly-style): bigger fault runs (the tests read WAYMARK_LONG)
+# and every cargo-fuzz target for WAYMARK_FUZZ_SECONDS (default 60) on the nightly toolchain.
+# The corpus replay and its mutations (crates/waymark-testkit/tests/it/corpus.rs) run above on
+# every run.
+if [ "${WAYMARK_LONG:-}" = 1 ]; then
+  echo "== long variant: cargo fuzz, ${WAYMARK_FUZZ_SECONDS:-60} s per target"
+  deploy/local/fuzz.sh "${WAYMARK_FUZZ_SECONDS:-60}"
+fi

@@ -128,9 +128,15 @@ pub fn server_version() -> String {
 
 /// Deletes the hub's stage queues (and their dead-letter queues), so a run starts empty.
 pub async fn clear_stage_queues(url: &str) -> anyhow::Result<()> {
+    let stages = ["waymark.ingest", "waymark.record", "waymark.release"];
+    delete_queues(url, &stages.map(str::to_owned)).await
+}
+
+/// Deletes each named queue and its dead-letter queue (`<name>.dead`); missing ones are fine.
+pub async fn delete_queues(url: &str, queues: &[String]) -> anyhow::Result<()> {
     let conn = Connection::connect(url, ConnectionProperties::default()).await?;
     let channel = conn.create_channel().await?;
-    for queue in ["waymark.ingest", "waymark.record", "waymark.release"] {
+    for queue in queues {
         for name in [queue.to_owned(), format!("{queue}.dead")] {
             let options = QueueDeleteOptions::default();
             channel.queue_delete(name.as_str().into(), options).await?;

@@ -59,51 +59,59 @@ pub fn evaluate(report: &mut Report) {
             "end to end ≥ 50 % of the broker-only ceiling (quorum)",
             ratio(hub_rabbit, quorum),
             "≥ 0.5",
-            |v| v >= 0.5,
+            |v| Some(v >= 0.5),
         ),
         goal(
             "end to end ≥ 3× the best peer pipeline",
             ratio(hub_rabbit, best_peer),
             "≥ 3",
-            |v| v >= 3.0,
+            |v| Some(v >= 3.0),
         ),
         goal(
             "p99 publish→delivered at 50 % load, quorum queues (RabbitMQ + PostgreSQL)",
             p99_rabbit,
             "≤ 100 ms",
-            |v| v <= 100.0,
+            |v| Some(v <= 100.0),
         ),
         goal(
             "p99 publish→delivered at 50 % load, classic queues (not run: the hub's RabbitMQ \
               bus declares quorum queues only)",
             None,
             "≤ 25 ms",
-            |v| v <= 25.0,
+            |v| Some(v <= 25.0),
         ),
         goal(
             "p99 publish→delivered at 50 % load, embedded (context for the classic goal)",
             p99_embedded,
             "≤ 25 ms",
-            |v| v <= 25.0,
+            |v| Some(v <= 25.0),
         ),
         goal(
             "throughput loss from 10 k people to the largest population measured",
             people,
             "≤ 0.10",
-            |v| v <= 0.10,
+            |v| Some(v <= 0.10),
         ),
+        // Each subscriptions step runs at 50 % of its own maximum, so the ratio compares
+        // p99s at different rates: shown, never counted as met.
         goal(
-            "healthy endpoints' p99 with slow and failing subscribers / with 1 subscription",
+            "healthy endpoints' p99 with slow and failing subscribers / with 1 subscription \
+             (each at 50 % of its own maximum rate: not the same load, not judged)",
             healthy,
-            "≤ 1.25 (unchanged)",
-            |v| v <= 1.25,
+            "≤ 1.25 at the same rate",
+            |_| None,
         ),
     ];
     report.set(&["goals"], Value::Array(goals));
 }
 
-fn goal(what: &str, measured: Option<f64>, target: &str, met: impl Fn(f64) -> bool) -> Value {
-    json!({"goal": what, "measured": measured, "target": target, "met": measured.map(met)})
+fn goal(
+    what: &str,
+    measured: Option<f64>,
+    target: &str,
+    met: impl Fn(f64) -> Option<bool>,
+) -> Value {
+    json!({"goal": what, "measured": measured, "target": target, "met": measured.and_then(met)})
 }
 
 /// 1 − rate at the largest population / rate at 10 k.

@@ -58,6 +58,7 @@ pub struct HubRun {
     records_before: u64,
     _dir: tempfile::TempDir,
     db: Option<FreshDb>,
+    amqp: Option<String>,
 }
 
 /// The store of a run as its own type: a population is bulk-loaded through it.
@@ -147,6 +148,10 @@ pub async fn start(
         records_before,
         _dir: dir,
         db,
+        amqp: match backend {
+            Backend::Services { amqp, .. } => Some(amqp.clone()),
+            Backend::Embedded => None,
+        },
     })
 }
 
@@ -251,10 +256,22 @@ impl HubRun {
         self.released.load(Ordering::Relaxed)
     }
 
-    /// Stops the hub and drops the run's database.
+    /// Stops the hub; on RabbitMQ + PostgreSQL, deletes the run's queues and database.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.hub.stop().await;
         self.tally.abort();
+        if let Some(amqp) = &self.amqp {
+            let mut queues: Vec<String> = ["waymark.ingest", "waymark.record", "waymark.release"]
+                .map(str::to_owned)
+                .to_vec();
+            let subscriptions = self.receivers.subscriptions();
+            queues.extend(
+                subscriptions
+                    .iter()
+                    .map(|s| waymark_delivery::queue_name(&s.id)),
+            );
+            super::broker::delete_queues(amqp, &queues).await?;
+        }
         if let Some(db) = self.db {
             db.drop_now().await.context("drop the run's database")?;
         }

@@ -143,7 +143,8 @@ impl Report {
                 let met = match g["met"].as_bool() {
                     Some(true) => "yes",
                     Some(false) => "**no**",
-                    None => "not measured",
+                    None if g["measured"].is_null() => "not measured",
+                    None => "not judged",
                 };
                 let _ = writeln!(
                     md,
