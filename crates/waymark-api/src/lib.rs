@@ -181,6 +181,17 @@ pub(crate) fn store_error(err: &StoreError) -> Response {
         waymark_core::IssueType::Processing => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
+    if matches!(err, StoreError::Backend(_)) {
+        // The backend's own message names its driver, pool and server state: internals a
+        // caller never sees (they are logged by code for the operator).
+        tracing::warn!(code = err.code(), error = %err, "store backend failed");
+        let issue = waymark_fhir::Issue::error(
+            err.issue_type(),
+            err.code(),
+            "the store did not answer; try again shortly",
+        );
+        return outcome(status, &OperationOutcome::single(issue));
+    }
     outcome(status, &OperationOutcome::from_error(err))
 }
 

@@ -1,5 +1,6 @@
-//! The testkit's integration tests: the fuzz corpus replayed on stable, and the validator's
-//! hostile-input limits.
+//! The testkit's integration tests: the fuzz corpus replayed on stable, the validator's
+//! hostile-input limits and the fault-injecting TCP proxy.
 
 mod corpus;
 mod limits;
+mod proxy;

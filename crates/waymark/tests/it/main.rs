@@ -10,6 +10,7 @@ mod config_cli;
 mod dashboard;
 mod demo_cli;
 mod deploy;
+mod faults;
 mod json_output;
 mod mappings_cli;
 mod migrate;
