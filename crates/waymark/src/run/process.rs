@@ -279,6 +279,7 @@ fn report_shard(subscriptions: &[Subscription], shard: Shard) {
 }
 
 async fn start_plan(parts: HubParts, plan: &StagePlan) -> anyhow::Result<Hub> {
+    wait_for_bus(&parts).await;
     Hub::start_plan(parts, plan)
         .await
         .context("declaring the queues and starting the stages")
@@ -363,3 +364,29 @@ async fn stop_signal() -> anyhow::Result<()> {
             .context("listening for Ctrl-C")
     }
 }
+
+/// A broker that has only just started may refuse declarations for a few seconds (its quorum
+/// queues' replicas are still starting: `INTERNAL_ERROR`): the queues are declared again, once a
+/// second, for up to [`BUS_READY_WITHIN`] before the stages start; a bus still refusing then is
+/// reported by the start itself.
+async fn wait_for_bus(parts: &HubParts) {
+    let subscriptions = parts.subscriptions.snapshot();
+    let deadline = std::time::Instant::now() + BUS_READY_WITHIN;
+    loop {
+        match waymark_pipeline::declare_all(parts.bus.as_ref(), &subscriptions).await {
+            Ok(()) => return,
+            Err(e) if std::time::Instant::now() < deadline => {
+                use waymark_core::ErrorCode as _;
+                eprintln!(
+                    "waymark run: the bus refused the queues ({}); retrying",
+                    e.code()
+                );
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// How long `waymark run` waits for a bus that refuses its queues at start-up.
+const BUS_READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
