@@ -36,7 +36,7 @@ pub(super) enum RunError {
 /// Runs the process until a stop signal.
 pub(super) async fn run(args: RunArgs) -> Result<(), RunError> {
     let stages = expand(&args.stages);
-    let bus = waymark_bus::open(&args.bus)
+    let bus = open_bus(&args.bus)
         .await
         .context("opening the bus")
         .map_err(RunError::Setup)?;
@@ -390,3 +390,19 @@ async fn wait_for_bus(parts: &HubParts) {
 
 /// How long `waymark run` waits for a bus that refuses its queues at start-up.
 const BUS_READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Opens the bus, trying again once a second for up to [`BUS_READY_WITHIN`] while a
+/// just-started broker refuses (its registry queue answers `noproc` for a few seconds).
+async fn open_bus(url: &str) -> Result<Arc<dyn Bus>, waymark_bus::BusError> {
+    let deadline = std::time::Instant::now() + BUS_READY_WITHIN;
+    loop {
+        match waymark_bus::open(url).await {
+            Err(e) if std::time::Instant::now() < deadline => {
+                use waymark_core::ErrorCode as _;
+                eprintln!("waymark run: the bus is not ready ({}); retrying", e.code());
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+}
