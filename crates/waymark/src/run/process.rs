@@ -371,35 +371,33 @@ async fn stop_signal() -> anyhow::Result<()> {
 /// reported by the start itself.
 async fn wait_for_bus(parts: &HubParts) {
     let subscriptions = parts.subscriptions.snapshot();
-    let deadline = std::time::Instant::now() + BUS_READY_WITHIN;
-    loop {
-        match waymark_pipeline::declare_all(parts.bus.as_ref(), &subscriptions).await {
-            Ok(()) => return,
-            Err(e) if std::time::Instant::now() < deadline => {
-                use waymark_core::ErrorCode as _;
-                eprintln!(
-                    "waymark run: the bus refused the queues ({}); retrying",
-                    e.code()
-                );
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-            Err(_) => return,
-        }
-    }
+    let declared = until_bus_ready("the bus refused the queues", || {
+        waymark_pipeline::declare_all(parts.bus.as_ref(), &subscriptions)
+    });
+    let _ = declared.await;
 }
 
-/// How long `waymark run` waits for a bus that refuses its queues at start-up.
+/// How long `waymark run` waits for a bus that refuses it at start-up.
 const BUS_READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Opens the bus, trying again once a second for up to [`BUS_READY_WITHIN`] while a
-/// just-started broker refuses (its registry queue answers `noproc` for a few seconds).
+/// Opens the bus, trying again while a just-started broker refuses (its registry queue
+/// answers `noproc` for a few seconds).
 async fn open_bus(url: &str) -> Result<Arc<dyn Bus>, waymark_bus::BusError> {
+    until_bus_ready("the bus is not ready", || waymark_bus::open(url)).await
+}
+
+/// `attempt` once a second until it succeeds or [`BUS_READY_WITHIN`] has passed; its last result.
+async fn until_bus_ready<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, waymark_bus::BusError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, waymark_bus::BusError>>,
+{
+    use waymark_core::ErrorCode as _;
     let deadline = std::time::Instant::now() + BUS_READY_WITHIN;
     loop {
-        match waymark_bus::open(url).await {
+        match attempt().await {
             Err(e) if std::time::Instant::now() < deadline => {
-                use waymark_core::ErrorCode as _;
-                eprintln!("waymark run: the bus is not ready ({}); retrying", e.code());
+                eprintln!("waymark run: {what} ({}); retrying", e.code());
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
             other => return other,
