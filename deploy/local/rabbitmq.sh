@@ -12,6 +12,8 @@
 #   deploy/local/rabbitmq.sh alarm on|off   raise / clear a memory alarm (the broker blocks
 #                                      publishers; for the alarm test)
 #   deploy/local/rabbitmq.sh status    exit 0 when the broker answers
+#   deploy/local/rabbitmq.sh queues    list the broker's queues: name, type, state, messages,
+#                                      consumers (for a test's diagnosis)
 #
 # Settings (environment):
 #   WAYMARK_SERVICES_DIR   state root (default /tmp/waymark-services); the broker's files go in
@@ -160,5 +162,9 @@ case "${1:-start}" in
       *) die "alarm on|off" ;;
     esac ;;
   status) broker_env; answers || die "no broker answers on $NODE (127.0.0.1:$PORT)" ;;
-  *) die "unknown command \`$1\` (start | fresh | env | stop | kill | restart | alarm on|off | status)" ;;
+  queues)
+    broker_env
+    "$BIN/rabbitmqctl" -q -n "$NODE" list_queues name type state messages consumers \
+      || die "cannot list the queues of $NODE" ;;
+  *) die "unknown command \`$1\` (start | fresh | env | stop | kill | restart | alarm on|off | status | queues)" ;;
 esac

@@ -1,9 +1,11 @@
 //! The Prison API client: finds the prisoner an event is about and fetches what the map stage
 //! needs (the prisoner's full status and the booking's alerts).
 //!
-//! A 404 is final (`nomis.prison-api.not-found`); a 5xx, a 429, a timeout or a refused connection
-//! is retried with doubling backoff up to the configured count. URLs hold prison numbers, so
-//! neither a URL nor a `reqwest` error text is ever logged or kept.
+//! A 404 is final (`nomis.prison-api.not-found`), and so is any other 4xx but 429
+//! (`nomis.prison-api.status`); a 5xx, a 429, a timeout, a reset or a refused connection is
+//! retried with doubling backoff up to the configured count, and if it still fails the endpoint
+//! leaves the notification unacknowledged (503) for SNS to deliver again. URLs hold prison
+//! numbers, so neither a URL nor a `reqwest` error text is ever logged or kept.
 
 use std::time::Duration;
 

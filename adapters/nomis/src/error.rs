@@ -24,13 +24,16 @@ pub enum NomisError {
     /// The Prison API does not know the prisoner or booking (404). Not retried.
     #[error("prison api: not found")]
     NotFound,
-    /// The Prison API answered with an unusable status or body (after retries for a 5xx).
+    /// The Prison API answered with an unusable status or body (after retries for a 5xx or a
+    /// 429). Transient (a 5xx or a 429): the endpoint answers SNS 503; otherwise published with
+    /// `context.error`.
     #[error("prison api answered http {status} with no usable record")]
     Status {
         /// The HTTP status of the last attempt.
         status: u16,
     },
-    /// The Prison API could not be reached or timed out (after retries).
+    /// The Prison API could not be reached, reset the connection or timed out (after retries).
+    /// Transient: the endpoint answers SNS 503 and publishes nothing.
     #[error("prison api unreachable or timed out")]
     Unreachable,
     /// The event names no valid prison number or booking to look up.
@@ -101,6 +104,12 @@ mod tests {
             ("nomis.prison-api.status", Some(500))
         );
         assert!(status.is_transient());
+        assert!(NomisError::Status { status: 429 }.is_transient());
+        for permanent in [403, 400, 200] {
+            assert!(!NomisError::Status { status: permanent }.is_transient());
+        }
+        assert!(NomisError::Unreachable.is_transient());
+        assert!(!NomisError::NotFound.is_transient());
         assert_eq!(
             NomisError::Unreachable.code(),
             "nomis.prison-api.unreachable"

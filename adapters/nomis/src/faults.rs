@@ -12,7 +12,8 @@ use crate::{
 
 /// A prison number no route answers for (the Prison API says 404).
 pub const UNKNOWN_PRISONER: &str = "Z0000ZZ";
-/// A prison number whose `full-status` always answers 500.
+/// A prison number whose `full-status` always answers 403 (a permanent refusal: the client
+/// does not retry it and the notification is published with `context.error`).
 pub const FAILING_PRISONER: &str = "Y0000YY";
 /// Size of the padding attribute of the oversized notification.
 const PADDING_BYTES: usize = 3_000_000;
@@ -69,15 +70,15 @@ impl Population {
         at: DateTime<Utc>,
     ) -> ScriptedNotification {
         let booking = 9_900_002;
-        let error = json!({"status": 500, "userMessage": "Internal Server Error"});
+        let error = json!({"status": 403, "userMessage": "Forbidden"});
         let status_path = format!("/api/prisoners/{FAILING_PRISONER}/full-status");
-        self.add_route(Route::json(status_path, 500, &error));
+        self.add_route(Route::json(status_path, 403, &error));
         self.add_route(Route::json(
             format!("/api/bookings/{booking}/alerts"),
             200,
             &json!([]),
         ));
-        reception(rng, at, FAILING_PRISONER, booking, "prison-api-500")
+        reception(rng, at, FAILING_PRISONER, booking, "prison-api-403")
     }
 }
 

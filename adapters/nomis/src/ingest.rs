@@ -1,6 +1,8 @@
 //! Turns one notification body into one envelope, per the NOMIS envelope contract
-//! (`docs/specs/stage-contracts.md`). Every body gets an envelope: a flawed one carries
-//! `context.error` so the map stage can quarantine it.
+//! (`docs/specs/stage-contracts.md`). A flawed body gets an envelope carrying `context.error` so
+//! the map stage can quarantine it; a notification whose enrichment failed transiently (the
+//! Prison API unreachable, a 5xx or a 429 after the client's retries) gets none: it is
+//! [`Deferred`], and the endpoint leaves it unacknowledged for SNS to deliver again.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -19,19 +21,40 @@ pub const UNPARSEABLE: &str = "unparseable";
 const JSON: &str = "application/json";
 const OCTETS: &str = "application/octet-stream";
 
-/// Builds the envelope for a notification body received at `received_at`.
+/// A notification not enriched because the Prison API failed transiently: not published.
+#[derive(Debug)]
+pub(crate) struct Deferred {
+    /// The id its envelope will have.
+    pub id: MessageId,
+    /// The last failure (transient: [`ErrorCode::is_transient`]).
+    pub error: NomisError,
+}
+
+/// Builds the envelope for a notification body received at `received_at`, or defers it when
+/// the Prison API failed transiently.
 pub(crate) async fn envelope_for(
     api: &PrisonApi,
     enrich_limit: usize,
     body: Vec<u8>,
     received_at: DateTime<Utc>,
-) -> Envelope {
+) -> Result<Envelope, Deferred> {
     match parse_notification(&body) {
         Ok(notification) => {
-            let context = context_for(api, enrich_limit, &notification, body.len()).await;
-            notification_envelope(&notification, body, received_at, context)
+            let context = match context_for(api, enrich_limit, &notification, body.len()).await {
+                Err(error) if error.is_transient() => {
+                    let id = notification_id(&notification);
+                    return Err(Deferred { id, error });
+                }
+                context => context,
+            };
+            Ok(notification_envelope(
+                &notification,
+                body,
+                received_at,
+                context,
+            ))
         }
-        Err(err) => unparseable_envelope(&err, body, received_at),
+        Err(err) => Ok(unparseable_envelope(&err, body, received_at)),
     }
 }
 
@@ -66,7 +89,7 @@ fn notification_envelope(
     received_at: DateTime<Utc>,
     context: Result<Value, NomisError>,
 ) -> Envelope {
-    let id = MessageId::derive(SourceSystem::Nomis, &notification.source_key());
+    let id = notification_id(notification);
     let event = &notification.event;
     if let Err(err) = &event.event_time {
         NotificationFlawed {
@@ -94,6 +117,10 @@ fn notification_envelope(
         content_type: JSON,
     };
     Envelope::new(params, body).with_context(context)
+}
+
+fn notification_id(notification: &Notification) -> MessageId {
+    MessageId::derive(SourceSystem::Nomis, &notification.source_key())
 }
 
 fn unparseable_envelope(err: &ParseError, body: Vec<u8>, received_at: DateTime<Utc>) -> Envelope {

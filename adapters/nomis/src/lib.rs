@@ -10,6 +10,20 @@
 //! publish, never drop a notification it could not read (it is published with `context.error`
 //! for the map stage to quarantine), never panic on any input, and never log, or put in an
 //! error, a payload, a name or an identifier: only message ids, event types and error codes.
+//!
+//! A Prison API failure that may pass (unreachable, timed out, reset, 5xx or 429, after the
+//! client's own retries) is neither published nor acknowledged: the endpoint answers 503 and
+//! SNS delivers the notification again (counted as `enrich_deferred`). Only a permanent failure
+//! (404, another refusal such as 403, an answer of the wrong shape, no usable prison number, a
+//! body too large to enrich) is published with `context.error`.
+//!
+//! **Operator note.** While the Prison API is down the endpoint answers 503 to every
+//! notification, so the SNS subscription's HTTP delivery policy decides how long an outage can
+//! last before notifications are lost to SNS: set it to retry long enough to ride one out (for
+//! example `numRetries` 100, `maxDelayTarget` 3600 s, `backoffFunction` exponential) and give
+//! the subscription a dead-letter (redrive) queue, so that what SNS gives up on is kept and can
+//! be re-published once the Prison API is back. Watch `enrich_deferred`: a steady rise is an
+//! outage, not bad input.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

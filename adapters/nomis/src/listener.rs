@@ -1,9 +1,14 @@
 //! The SNS HTTP(S) subscription endpoint: `POST /sns`.
 //!
 //! SNS redelivers a notification until the endpoint answers 2xx, so the answer is the ack:
-//! 200 only after the bus confirmed the publish; 503 when the bus failed (SNS retries later);
-//! 413 when the body is over 16 MiB or the bus refuses the envelope as too large (permanent).
-//! A body that cannot be decoded or enriched is still published, with `context.error`.
+//! 200 only after the bus confirmed the publish; 503 when the bus failed, or when the Prison API
+//! failed transiently (unreachable, timed out, reset, 5xx or 429 after the client's own
+//! retries) — nothing is published then, and SNS delivers the notification again under its
+//! delivery policy, so an outage delays notifications rather than parking them; 413 when the
+//! body is over 16 MiB or the bus refuses the envelope as too large (permanent). A body that
+//! cannot be decoded, or whose enrichment failed for good (404, another non-transient status
+//! such as 403, a 2xx of the wrong shape, no usable prison number, too large), is published
+//! with `context.error` for the map stage to quarantine.
 //! `SubscriptionConfirmation` and `UnsubscribeConfirmation` deliveries are answered 200 and only
 //! logged (subscriptions are confirmed by the operator); any other `x-amz-sns-message-type`,
 //! or none, is treated as a notification, so nothing is dropped for a missing header. SNS
@@ -25,7 +30,10 @@ use waymark_core::{Envelope, ErrorCode};
 use crate::{
     client::PrisonApi,
     ingest::{context_error_code, envelope_for},
-    telemetry::{Confirmation, ConfirmationIgnored, EnvelopePublished, PublishFailed, Telemetry},
+    telemetry::{
+        Confirmation, ConfirmationIgnored, EnrichmentDeferred, EnvelopePublished, PublishFailed,
+        Telemetry,
+    },
 };
 
 /// The path SNS delivers to.
@@ -88,8 +96,18 @@ async fn receive(
         }
     };
     state.telemetry.received();
-    let envelope = envelope_for(&state.api, state.enrich_limit, body.to_vec(), Utc::now()).await;
-    publish(&state.publisher, &state.telemetry, &envelope).await
+    match envelope_for(&state.api, state.enrich_limit, body.to_vec(), Utc::now()).await {
+        Ok(envelope) => publish(&state.publisher, &state.telemetry, &envelope).await,
+        Err(deferred) => {
+            EnrichmentDeferred {
+                id: &deferred.id,
+                code: deferred.error.code(),
+            }
+            .emit();
+            state.telemetry.enrich_deferred();
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
 }
 
 /// Publishes and turns the outcome into the ack (or not) SNS sees.

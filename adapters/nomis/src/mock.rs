@@ -1,6 +1,7 @@
 //! The mock NOMIS: a Prison API stand-in on `127.0.0.1:0` serving a [`Population`]'s routes
 //! (and `GET /health/ping`), plus the SNS side, which pushes the population's notifications to
 //! an endpoint (see [`Pusher`]). Unknown paths answer 404 with the Prison API's error shape.
+//! [`MockNomis::fail_next`] makes the next requests to some paths fail (an outage that ends).
 
 use std::{
     collections::BTreeMap,
@@ -28,6 +29,29 @@ pub use crate::faults::{FAILING_PRISONER, UNKNOWN_PRISONER};
 struct MockState {
     population: Arc<Population>,
     hits: Mutex<BTreeMap<String, usize>>,
+    failures: Mutex<Vec<Failure>>,
+}
+
+/// The next `remaining` requests whose path starts with `prefix` are answered `status`.
+struct Failure {
+    prefix: String,
+    remaining: usize,
+    status: u16,
+}
+
+impl MockState {
+    /// The status to fail a request to `path` with, if a failure rule still applies (used up).
+    fn take_failure(&self, path: &str) -> Option<u16> {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let rule = failures
+            .iter_mut()
+            .find(|f| f.remaining > 0 && path.starts_with(&f.prefix))?;
+        rule.remaining -= 1;
+        Some(rule.status)
+    }
 }
 
 /// A running mock NOMIS.
@@ -55,6 +79,7 @@ impl MockNomis {
         let state = Arc::new(MockState {
             population: population.clone(),
             hits: Mutex::default(),
+            failures: Mutex::default(),
         });
         let app = Router::new()
             .route("/health/ping", get(|| async { "pong" }))
@@ -103,6 +128,25 @@ impl MockNomis {
         hits.get(path).copied().unwrap_or(0)
     }
 
+    /// The next `count` requests whose path starts with `path_prefix` are answered `status`
+    /// with the Prison API's error body, whatever the routes say; later ones are served as
+    /// usual. `fail_next("/api/", 6, 503)` is an outage of the whole API that ends; an exact
+    /// path fails one record. Rules added earlier are used up first. They count in [`hits`].
+    ///
+    /// [`hits`]: MockNomis::hits
+    pub fn fail_next(&self, path_prefix: impl Into<String>, count: usize, status: u16) {
+        let mut failures = self
+            .state
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        failures.push(Failure {
+            prefix: path_prefix.into(),
+            remaining: count,
+            status,
+        });
+    }
+
     /// A pusher to `endpoint` (the adapter's `/sns` URL).
     pub fn pusher(&self, endpoint: impl Into<String>, options: PushOptions) -> Pusher {
         Pusher::new(endpoint, options)
@@ -143,6 +187,9 @@ async fn answer(State(state): State<Arc<MockState>>, method: Method, uri: Uri) -
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *hits.entry(path.to_owned()).or_default() += 1;
     }
+    if let Some(status) = state.take_failure(path) {
+        return error(status);
+    }
     let query = parse_query(uri.query().unwrap_or(""));
     match state.population.lookup(method.as_str(), path, &query) {
         Some(route) => Response::builder()
@@ -156,10 +203,22 @@ async fn answer(State(state): State<Arc<MockState>>, method: Method, uri: Uri) -
 
 /// The Prison API's 404 body.
 fn not_found() -> Response {
+    error(404)
+}
+
+/// The Prison API's error body for `status`.
+fn error(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let message = status.canonical_reason().unwrap_or("Error");
+    let message = if status == StatusCode::NOT_FOUND {
+        "Resource not found"
+    } else {
+        message
+    };
     let body = serde_json::json!({
-        "status": 404,
-        "userMessage": "Resource not found",
-        "developerMessage": "Resource not found",
+        "status": status.as_u16(),
+        "userMessage": message,
+        "developerMessage": message,
     });
-    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+    (status, axum::Json(body)).into_response()
 }

@@ -23,7 +23,7 @@ use crate::{
 pub struct Faults {
     /// Adds exactly four bad notifications: one malformed JSON body, one event about a prisoner
     /// the Prison API does not know (404), one about a prisoner whose `full-status` always
-    /// answers 500, and one valid but oversized (~3 MB) notification.
+    /// answers 403 (a permanent refusal), and one valid but oversized (~3 MB) notification.
     pub bad_events: bool,
 }
 

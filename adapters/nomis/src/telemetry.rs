@@ -41,6 +41,10 @@ counters! {
     rejected,
     /// Deliveries answered 503 because the bus failed the publish (SNS delivers them again).
     unacked,
+    /// Deliveries answered 503 because the Prison API failed transiently (unreachable, timed
+    /// out, reset, 5xx or 429) after the client's retries: nothing is published and SNS
+    /// delivers them again. Rising steadily: the Prison API is down.
+    enrich_deferred,
     /// Prison API requests retried (5xx, 429, timeouts, refused connections).
     retried,
     /// SNS subscription or unsubscription confirmations answered without publishing.
@@ -88,6 +92,10 @@ impl Telemetry {
 
     pub(crate) fn unacked(&self) {
         Self::add(&self.0.unacked);
+    }
+
+    pub(crate) fn enrich_deferred(&self) {
+        Self::add(&self.0.enrich_deferred);
     }
 
     pub(crate) fn retried(&self) {
@@ -167,6 +175,23 @@ pub(crate) struct PublishFailed<'a> {
 impl PublishFailed<'_> {
     pub(crate) fn emit(&self) {
         tracing::warn!(message_id = %self.id, code = self.code, "nomis publish failed; not acked");
+    }
+}
+
+/// The Prison API failed transiently after retries; the delivery is not acknowledged (503) and
+/// nothing is published. Only the message id and the error code are logged.
+pub(crate) struct EnrichmentDeferred<'a> {
+    pub id: &'a MessageId,
+    pub code: &'static str,
+}
+
+impl EnrichmentDeferred<'_> {
+    pub(crate) fn emit(&self) {
+        tracing::warn!(
+            message_id = %self.id,
+            code = self.code,
+            "nomis enrichment failed transiently; not acked, sns will redeliver"
+        );
     }
 }
 

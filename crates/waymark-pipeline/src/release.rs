@@ -1,12 +1,12 @@
 //! The release stage: for each event and each matching subscription, ask the policy engine
-//! what that recipient may receive and queue the result for delivery.
+//! what that recipient may receive and queue the result for delivery (`fanout.rs`: one
+//! consents read, one event-number transaction and one audit transaction per event).
 
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use waymark_bus::{Bus, BusError, Delivery};
-use waymark_core::ErrorCode;
 use waymark_delivery::{EnqueueError, EventMeta, Subscription, SubscriptionStatus};
 use waymark_policy::{Policy, PolicyError, Releasable, ReleaseContext};
 use waymark_profile::{CanonicalBundle, Validator};
@@ -15,13 +15,13 @@ use waymark_store::{AuditLog, PathwayEvent, Store};
 use crate::{
     PipelineEvent, Step, SubscriptionSet, Telemetry, carried,
     quarantine::{self, Refusal, Refused},
-    telemetry,
-    worker::{Handler, transient_backoff},
+    worker::Handler,
 };
 
 mod audit;
 mod consent;
 mod facts;
+mod fanout;
 mod recall;
 
 pub use audit::{RECALLED, REDELIVERED, RELEASED};
@@ -94,122 +94,64 @@ impl Handler for ReleaseStage {
             };
         let subscriptions = self.subscriptions.snapshot();
         let facts = event_facts(bundle.as_json());
-        for sub in subscriptions
+        let matching: Vec<&Subscription> = subscriptions
             .iter()
             .filter(|s| wants(s, &msg.event.topic) && s.matches(&facts))
+            .collect();
+        match self
+            .fan_out(&msg.event, &bundle, &matching, delivery.attempt)
+            .await
         {
-            if let Err(step) = self
-                .release_to(sub, &msg.event, &bundle, delivery.attempt)
-                .await
-            {
-                return step;
-            }
+            Ok(()) => Step::Done,
+            Err(step) => step,
         }
-        Step::Done
     }
 }
 
 impl ReleaseStage {
-    /// Releases one event to one subscription; `Err` carries the retry step on a transient fault.
-    pub(crate) async fn release_to(
-        &self,
-        sub: &Subscription,
-        event: &PathwayEvent,
-        bundle: &CanonicalBundle,
-        attempt: u32,
-    ) -> Result<(), Step> {
-        let retry = |err: &dyn std::fmt::Display| {
-            tracing::warn!(event_id = %event.event_id, subscription = %sub.id, error = %err, "release failed");
-            Step::Retry(transient_backoff(attempt))
-        };
-        let releasable = match self
-            .decide(sub, event, bundle)
-            .await
-            .map_err(|e| retry(&e))?
-        {
-            Ok(releasable) => releasable,
-            Err(err) => {
-                self.not_released(event, sub, err.code());
-                return Ok(());
-            }
-        };
-        let number = self
-            .store
-            .event_number(&sub.id, &event.event_id)
-            .await
-            .map_err(|e| retry(&e))?;
-        if releasable.privacy_officer_alert() {
-            // The reason is the clinician's statement: in the manifest, never in a log.
-            tracing::warn!(event_id = %event.event_id, subscription = %sub.id, "break-glass release: alert the privacy officer");
-            self.telemetry.emit(PipelineEvent::BreakGlass {
-                event_id: event.event_id.clone(),
-                subscription: sub.id.clone(),
-            });
-        }
-        let withheld = releasable.manifest().withheld.len();
-        // Audit first: nothing is queued that the trail does not show.
-        let record = audit::push_record(
-            sub,
-            event,
-            &sub.topic,
-            &releasable,
-            audit::Push::Release { attempt },
-        );
-        self.audit.append(record).await.map_err(|e| retry(&e))?;
-        let meta = EventMeta {
-            event_id: event.event_id.clone(),
-            event_number: number,
-            // A `record.updated` subscriber is notified of every change as a `record.updated` event.
-            topic: sub.topic.clone(),
-            timestamp: event.event_time,
-            patient_id: releasable.patient_id().to_owned(),
-        };
-        match self.enqueue(sub, event, bundle, &meta, releasable).await {
-            Ok(()) => {}
-            Err(EnqueueError::Bus(err)) => return Err(retry(&err)),
-            Err(err) => {
-                // A mismatch the release stage itself caused: never retried, always reported.
-                tracing::error!(event_id = %event.event_id, subscription = %sub.id, code = err.code(), "release refused by enqueue");
-                self.not_released(event, sub, err.code());
-                return Ok(());
-            }
-        }
-        self.telemetry.emit(PipelineEvent::Released {
-            event_id: event.event_id.clone(),
-            subscription: sub.id.clone(),
-            event_number: number,
-            withheld,
-            source: telemetry::source_of(bundle.as_json()),
-            site: telemetry::site_of(bundle.as_json()),
-            event_time: event.event_time,
-        });
-        Ok(())
-    }
-
     /// What the policy releases of `bundle` to `sub`'s recipient under the person's consents as
-    /// they stand now (read at the moment of each release, never cached past a change), about
-    /// the hub's person (`Releasable::for_person`). The outer error is the store's (transient).
+    /// they stand now (read at the moment of release, never cached past a change), about the
+    /// hub's person (`Releasable::for_person`). The outer error is the store's (transient).
     async fn decide(
         &self,
         sub: &Subscription,
         event: &PathwayEvent,
         bundle: &CanonicalBundle,
     ) -> Result<Result<Releasable, PolicyError>, waymark_store::StoreError> {
-        let consents = self.store.consents(&event.person_id).await?;
-        let consents: Vec<serde_json::Value> = consents
+        let consents = self.consents_now(&event.person_id).await?;
+        Ok(self.decide_with(sub, event, bundle, &consents))
+    }
+
+    /// The person's current consents as the policy reads them (read now, never cached).
+    async fn consents_now(
+        &self,
+        person_id: &str,
+    ) -> Result<Vec<serde_json::Value>, waymark_store::StoreError> {
+        let consents = self.store.consents(person_id).await?;
+        Ok(consents
             .iter()
             .map(|c| serde_json::from_str(c.consent.expose()).unwrap_or(serde_json::Value::Null))
-            .collect();
+            .collect())
+    }
+
+    /// What the policy releases of `bundle` to `sub`'s recipient under `consents` (read by the
+    /// caller for this release), about the hub's person. Pure but for the clock.
+    fn decide_with(
+        &self,
+        sub: &Subscription,
+        event: &PathwayEvent,
+        bundle: &CanonicalBundle,
+        consents: &[serde_json::Value],
+    ) -> Result<Releasable, PolicyError> {
         let cx = ReleaseContext {
-            consents: &consents,
+            consents,
             now: chrono::Utc::now(),
             break_glass: None,
         };
         // Keyed on the hub's person: the focus a subscriber pulls by, one order per person.
-        Ok(self
-            .policy
+        self.policy
             .release_with_consent(bundle, &sub.recipient, &cx)
-            .map(|released| released.for_person(&event.person_id)))
+            .map(|released| released.for_person(&event.person_id))
     }
 
     /// `waymark_delivery::enqueue`; a subscription created since its queue was last declared

@@ -2,8 +2,8 @@
 //! `migrations*/0005_audit.sql`), [`open_audit`] by URL, and [`verify_log`], which checks a
 //! whole stored log page by page against its stored head.
 //!
-//! An append reads the head, chains the record ([`waymark_audit::chain`]), inserts the entry
-//! and its person index rows and moves the head, in one transaction serialised on the head
+//! An append reads the head, chains the record ([`waymark_audit::chain`]; a batch, each record
+//! in order), inserts the entry and its person index rows and moves the head, in one transaction serialised on the head
 //! (SQLite: the write lock and `BEGIN IMMEDIATE`; PostgreSQL: the head row `FOR UPDATE`), so
 //! two appends can never fork the chain. Rows are append-only (triggers on both; on
 //! PostgreSQL the runtime role also lacks UPDATE, DELETE and TRUNCATE on them).
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use waymark_audit::{AuditEntry, AuditRecord, Head, Tamper, TamperKind, Verified, Verifier};
+use waymark_audit::{AuditEntry, AuditRecord, Head, Tamper, TamperKind, Verified, Verifier, chain};
 
 use crate::{StoreError, open::StoreUrl};
 
@@ -42,6 +42,11 @@ pub trait AuditLog: Send + Sync + 'static {
     /// Appends `record` as the next entry (its time cut to the microsecond) and returns it.
     /// When this fails, nothing was written: the caller must not return data.
     async fn append(&self, record: AuditRecord) -> Result<AuditEntry, StoreError>;
+
+    /// Appends `records` as the next entries, chained in their order, in **one** transaction
+    /// serialised on the head like [`AuditLog::append`], and returns them: all are written or
+    /// none. An empty batch writes nothing.
+    async fn append_all(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Entries with a sequence above `after_sequence`, in sequence order, at most `limit`.
     async fn audit_entries(
@@ -96,6 +101,22 @@ pub async fn verify_log(
         }));
     };
     Ok(verifier.finish(&head))
+}
+
+/// `records` chained after `head`, in order (pure: the backends insert what it returns).
+pub(crate) fn chain_all(head: &Head, records: Vec<AuditRecord>) -> Vec<AuditEntry> {
+    let mut head = head.clone();
+    records
+        .into_iter()
+        .map(|record| {
+            let entry = chain(&head, record);
+            head = Head {
+                sequence: entry.sequence,
+                hash: entry.hash.clone(),
+            };
+            entry
+        })
+        .collect()
 }
 
 /// The time as stored in `recorded_at` (sortable text, the record's own form).

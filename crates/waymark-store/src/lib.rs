@@ -128,6 +128,16 @@ pub trait Store: Send + Sync + 'static {
     /// number on every later call.
     async fn event_number(&self, subscription: &str, event: &MessageId) -> Result<u64, StoreError>;
 
+    /// The event numbers of `event` for each of `subscriptions`, in their order, in **one**
+    /// transaction: for each, what [`Store::event_number`] would return (the next number on
+    /// first call, the same number on every later call; a subscription named twice gets one
+    /// number). An empty list writes nothing.
+    async fn event_numbers(
+        &self,
+        event: &MessageId,
+        subscriptions: &[String],
+    ) -> Result<Vec<u64>, StoreError>;
+
     /// Quarantine entries, newest first (reasons only, no content).
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineSummary>, StoreError>;
 

@@ -54,7 +54,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub historic: bool,
     /// Leave out the deliberately bad messages (NOMIS: malformed, unknown prisoner, Prison API
-    /// 500, 3 MB; Athena: malformed, duplicate and out-of-order events; ExceliCare: truncated
+    /// 403, 3 MB; Athena: malformed, duplicate and out-of-order events; ExceliCare: truncated
     /// frames, wrong versions, missing MSH fields and more).
     #[arg(long)]
     pub no_bad: bool,

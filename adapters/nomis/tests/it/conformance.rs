@@ -17,7 +17,7 @@ use std::{
 
 use waymark_adapter_nomis::{
     Expect, Faults, MockNomis, Population, PushOptions, PushOutcome, PushReport, Pusher,
-    ScriptedNotification,
+    ScriptedNotification, parse_notification,
 };
 use waymark_bus::{Bus, Published, SqliteBus};
 use waymark_core::{Envelope, MessageId};
@@ -232,7 +232,7 @@ fn code_for(label: &str) -> &'static str {
     match label {
         "malformed-json" => "nomis.parse.body",
         "unknown-prisoner" => "nomis.prison-api.not-found",
-        "prison-api-500" => "nomis.prison-api.status",
+        "prison-api-403" => "nomis.prison-api.status",
         "oversized" => "nomis.too-large",
         other => panic!("unexpected fault {other}"),
     }
@@ -250,7 +250,7 @@ fn check_scripted(envelopes: &[Envelope], scripted: &ScriptedNotification) {
 }
 
 /// Every bad input NOMIS can send is handled as SNS intends or published for quarantine: the
-/// four scripted faults (malformed JSON, unknown prisoner, Prison API 500, oversized) and
+/// four scripted faults (malformed JSON, unknown prisoner, Prison API 403, oversized) and
 /// hostile bodies are acknowledged and published with `context.error`; a redelivered
 /// notification repeats its id and is stored once; a body over 16 MiB is answered 413 (SNS sees
 /// it) and counted; a subscription confirmation is answered and not published. Read back from
@@ -305,17 +305,34 @@ async fn bad_message_quarantined() {
     assert_eq!(s.flawed as usize, 4 + hostile.len());
 }
 
+/// The `full-status` path of the first notification naming a prison number: failing it
+/// `1 + RETRIES` times defers exactly one delivery.
+fn first_full_status_path(population: &Population) -> String {
+    let number = population.notifications().iter().find_map(|n| {
+        let event = parse_notification(&n.body).ok()?.event;
+        Some(event.prison_number?.expose().clone())
+    });
+    format!("/api/prisoners/{}/full-status", number.unwrap())
+}
+
 /// Every counter moves as the adapter works: deliveries read, published, a redelivery stored
-/// once, flawed notifications, bus failures answered 503, a body refused with 413, Prison API
-/// retries, a confirmation, and the lag of events from 2024.
+/// once, flawed notifications, bus failures answered 503, a Prison API outage answered 503
+/// (deferred), a body refused with 413, Prison API retries, a confirmation, and the lag of
+/// events from 2024.
 #[tokio::test]
 async fn telemetry_emitted() {
     let population = Population::synthetic(34, 8).with_faults(Faults { bad_events: true });
     let sent = population.notifications().len() as u64;
+    let path = first_full_status_path(&population);
     let rig = Rig::start(population).await;
     rig.bus.fail_next(2);
+    rig.mock.fail_next(path, 1 + RETRIES as usize, 503);
     let report = rig.push_all().await;
-    assert_eq!(report.attempts as u64, sent + 2, "two 503s redelivered");
+    assert_eq!(
+        report.attempts as u64,
+        sent + 3,
+        "two bus 503s and one Prison API 503 redelivered"
+    );
     let first = rig.mock.population().notifications()[0].body.clone();
     rig.pusher(fast_push()).push([first.as_slice()]).await;
     let once = PushOptions {
@@ -326,17 +343,22 @@ async fn telemetry_emitted() {
     assert_eq!(confirm_subscription(&rig.adapter.endpoint()).await, 200);
 
     let s = rig.stop().await;
-    assert_eq!(s.received, sent + 3, "{s:?}");
+    assert_eq!(s.received, sent + 4, "{s:?}");
     assert_eq!((s.published, s.duplicates), (sent, 1));
     assert_eq!((s.flawed, s.unacked, s.rejected), (4, 2, 1));
-    assert_eq!(s.retried, u64::from(RETRIES), "the Prison API 500, retried");
+    assert_eq!(s.enrich_deferred, 1, "the Prison API outage, not acked");
+    assert_eq!(
+        s.retried,
+        u64::from(RETRIES),
+        "the outage retried; the 403 and the 404 not"
+    );
     assert_eq!(s.confirmations, 1);
     assert!(s.lag_ms > 0, "events from 2024 arrive late");
 }
 
 /// The adapter's tracing output, at every level, while it works through a faulty population
-/// (bus failures, flawed and hostile notifications, a redelivery), holds no name, date of birth,
-/// prison number or booking id of anyone the mock serves.
+/// (bus failures, a Prison API outage, flawed and hostile notifications, a redelivery), holds
+/// no name, date of birth, prison number or booking id of anyone the mock serves.
 #[tokio::test(flavor = "current_thread")]
 async fn no_patient_data_in_logs() {
     let capture = Capture::default();
@@ -347,8 +369,10 @@ async fn no_patient_data_in_logs() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let population = Population::synthetic(35, 25).with_faults(Faults { bad_events: true });
+    let path = first_full_status_path(&population);
     let rig = Rig::start(population).await;
     rig.bus.fail_next(2);
+    rig.mock.fail_next(path, 1 + RETRIES as usize, 503);
     rig.push_all().await;
     let first = rig.mock.population().notifications()[0].body.clone();
     let mut extra = hostile_bodies();
@@ -364,6 +388,7 @@ async fn no_patient_data_in_logs() {
         "nomis envelope published",
         "nomis publish failed",
         "nomis notification flawed",
+        "nomis enrichment failed transiently",
     ] {
         assert!(logs.contains(line), "the adapter logged `{line}`");
     }

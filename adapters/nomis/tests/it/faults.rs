@@ -1,17 +1,19 @@
-//! Bad input and a failing bus: every notification ends as exactly one envelope or a non-2xx
-//! answer the source retries; nothing panics, nothing is dropped.
+//! Bad input, a failing bus and a failing Prison API: every notification ends as exactly one
+//! envelope or a non-2xx answer the source retries; nothing panics, nothing is dropped, and a
+//! Prison API outage delays notifications (503) instead of parking them unenriched.
 
 use crate::common;
 
 use std::time::Duration;
 
 use axum::{body::Body, http::Request};
+use chrono::Utc;
 use common::{Harness, MemoryBus, RETRIES, error_code, error_status, fast_push, test_config};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use waymark_adapter_nomis::{
     FAILING_PRISONER, Faults, ListenerState, MAX_BODY_BYTES, Population, PushOptions, Pusher,
-    UNKNOWN_PRISONER, UNPARSEABLE, router,
+    UNKNOWN_PRISONER, UNPARSEABLE, offline_envelope, parse_notification, router,
 };
 use waymark_core::{Envelope, MessageId, SourceSystem};
 
@@ -101,18 +103,16 @@ async fn each_injected_fault_is_published_with_its_documented_error() {
     let unknown_path = format!("/api/prisoners/{UNKNOWN_PRISONER}/full-status");
     assert_eq!(harness.mock.hits(&unknown_path), 1, "a 404 is not retried");
 
-    let (failing, _) = by_label("prison-api-500");
+    let (failing, _) = by_label("prison-api-403");
     assert_eq!(
         error_code(failing).as_deref(),
         Some("nomis.prison-api.status")
     );
-    assert_eq!(error_status(failing), Some(500));
+    assert_eq!(error_status(failing), Some(403));
     let failing_path = format!("/api/prisoners/{FAILING_PRISONER}/full-status");
-    assert_eq!(
-        harness.mock.hits(&failing_path),
-        1 + RETRIES as usize,
-        "a 500 is retried"
-    );
+    assert_eq!(harness.mock.hits(&failing_path), 1, "a 403 is not retried");
+    let s = harness.adapter.telemetry().snapshot();
+    assert_eq!((s.retried, s.enrich_deferred, s.flawed), (0, 0, 4), "{s:?}");
 
     let (oversized, body) = by_label("oversized");
     assert!(body.len() > 2_900_000);
@@ -196,24 +196,32 @@ fn notification(message: &str) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn an_unreachable_prison_api_and_an_unusable_prison_number_are_published_with_errors() {
+async fn an_unreachable_prison_api_gets_503_and_an_unusable_prison_number_is_published() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let closed_url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let bus = MemoryBus::new();
-    let app = router(oneshot_state(&bus, closed_url));
-    let cases = [
-        (
-            r#"{"eventType":"OFFENDER-UPDATED","offenderIdDisplay":"A1234BC"}"#,
-            "nomis.prison-api.unreachable",
-        ),
-        (
-            r#"{"eventType":"OFFENDER-UPDATED","offenderIdDisplay":"../../admin"}"#,
-            "nomis.unresolvable",
-        ),
-        (r#"{"eventType":"OFFENDER-UPDATED"}"#, "nomis.unresolvable"),
+    let config = test_config(closed_url);
+    let api = config.prison_api().unwrap();
+    let telemetry = api.telemetry().clone();
+    let app = router(ListenerState::new(
+        bus.publisher(),
+        api,
+        config.max_enrich_bytes,
+    ));
+    let unreachable = r#"{"eventType":"OFFENDER-UPDATED","offenderIdDisplay":"A1234BC"}"#;
+    let response = app
+        .clone()
+        .oneshot(sns_post("Notification", notification(unreachable)))
+        .await;
+    assert_eq!(response.unwrap().status().as_u16(), 503, "not acked");
+    assert!(bus.calls().is_empty(), "nothing published");
+
+    let unresolvable = [
+        r#"{"eventType":"OFFENDER-UPDATED","offenderIdDisplay":"../../admin"}"#,
+        r#"{"eventType":"OFFENDER-UPDATED"}"#,
     ];
-    for (message, _) in cases {
+    for message in unresolvable {
         let response = app
             .clone()
             .oneshot(sns_post("Notification", notification(message)))
@@ -221,11 +229,117 @@ async fn an_unreachable_prison_api_and_an_unusable_prison_number_are_published_w
         assert_eq!(response.unwrap().status().as_u16(), 200);
     }
     let envelopes = bus.envelopes();
-    for ((_, code), envelope) in cases.iter().zip(&envelopes) {
-        assert_eq!(error_code(envelope).as_deref(), Some(*code));
+    assert_eq!(envelopes.len(), unresolvable.len());
+    for envelope in &envelopes {
+        assert_eq!(error_code(envelope).as_deref(), Some("nomis.unresolvable"));
         assert_eq!(envelope.message_type, "OFFENDER-UPDATED");
         assert_eq!(error_status(envelope), None);
     }
+    let s = telemetry.snapshot();
+    assert_eq!(
+        (s.enrich_deferred, s.unacked, s.published),
+        (1, 0, 2),
+        "{s:?}"
+    );
+    assert_eq!(s.retried, u64::from(RETRIES));
+}
+
+/// The `full-status` path a notification's enrichment asks for (the body names the prisoner).
+fn full_status_path(body: &[u8]) -> String {
+    let notification = parse_notification(body).unwrap();
+    let number = notification.event.prison_number.unwrap();
+    format!("/api/prisoners/{}/full-status", number.expose())
+}
+
+#[tokio::test]
+async fn a_prison_api_outage_gets_503_until_it_ends_then_one_enriched_envelope() {
+    let harness = Harness::start(Population::synthetic(1, 1)).await;
+    let script = harness.mock.population().notifications();
+    let body = script
+        .iter()
+        .find(|n| {
+            parse_notification(&n.body)
+                .unwrap()
+                .event
+                .prison_number
+                .is_some()
+        })
+        .unwrap()
+        .body
+        .clone();
+    let path = full_status_path(&body);
+    let per_delivery = 1 + RETRIES as usize;
+    harness.mock.fail_next(path.clone(), 2 * per_delivery, 503);
+    let once = PushOptions {
+        max_attempts: 1,
+        ..fast_push()
+    };
+    let pusher = Pusher::new(harness.adapter.endpoint(), once);
+    for delivery in 1..=2 {
+        let outcome = pusher.push_one(&body).await;
+        assert_eq!(outcome.last_status, Some(503), "delivery {delivery}");
+        assert!(harness.bus.calls().is_empty(), "nothing published yet");
+        assert_eq!(harness.mock.hits(&path), delivery * per_delivery);
+    }
+    let s = harness.adapter.telemetry().snapshot();
+    assert_eq!(
+        (s.enrich_deferred, s.published, s.flawed),
+        (2, 0, 0),
+        "{s:?}"
+    );
+
+    let outcome = pusher.push_one(&body).await;
+    assert_eq!(outcome.last_status, Some(200), "the redelivery is acked");
+    let envelopes = harness.bus.envelopes();
+    assert_eq!(envelopes.len(), 1);
+    let envelope = &envelopes[0];
+    assert_eq!(error_code(envelope), None, "enriched, not parked");
+    assert!(envelope.context.expose()["prisoner"].is_object());
+    assert!(envelope.context.expose()["alerts"].is_array());
+    assert_eq!(envelope.payload.expose(), &body);
+    let id = offline_envelope(body.clone(), Utc::now(), serde_json::Value::Null).id;
+    assert_eq!(envelope.id, id, "the same message id");
+    println!(
+        "outage: 2 deliveries answered 503 ({} Prison API requests), the third enriched",
+        2 * per_delivery
+    );
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn every_notification_arrives_enriched_through_a_prison_api_outage() {
+    let harness = Harness::start(Population::synthetic(3, 6)).await;
+    harness.mock.fail_next("/api/", 12, 503);
+    harness.mock.fail_next("/api/", 3, 429);
+    let patient = PushOptions {
+        max_attempts: 12,
+        ..fast_push()
+    };
+    let report = harness
+        .mock
+        .push_to(&harness.adapter.endpoint(), patient)
+        .await;
+    assert_eq!((report.acknowledged, report.failed), (report.sent, 0));
+    let envelopes = harness.bus.envelopes();
+    assert_eq!(
+        envelopes.len(),
+        report.sent,
+        "one envelope per notification"
+    );
+    for envelope in &envelopes {
+        assert_eq!(error_code(envelope), None, "{}", envelope.message_type);
+        assert!(envelope.context.expose()["prisoner"].is_object());
+    }
+    let s = harness.adapter.telemetry().snapshot();
+    let redelivered = (report.attempts - report.sent) as u64;
+    assert!(s.enrich_deferred > 0, "{s:?}");
+    assert_eq!(s.enrich_deferred, redelivered, "every 503 was a deferral");
+    assert_eq!((s.flawed, s.unacked), (0, 0));
+    println!(
+        "outage: {} notifications, {} deliveries deferred (503), {} Prison API retries, all enriched",
+        report.sent, s.enrich_deferred, s.retried
+    );
+    harness.stop().await;
 }
 
 #[tokio::test]

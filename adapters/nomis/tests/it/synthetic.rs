@@ -103,6 +103,6 @@ fn the_fixed_date_population_is_unchanged() {
     let population = Population::synthetic(7, 40).with_faults(Faults { bad_events: true });
     assert_eq!(
         fingerprint(&population),
-        "a932a2c4b8e6c62e3eab307dc8d8799721105dc2d5d4d64b54a7eeee2be73379"
+        "dec380c3b95d6808f25a34ea0dbab49461e4d8128ceef0cffa0afad962410716"
     );
 }

@@ -141,6 +141,9 @@ impl AuditLog for Broken {
     async fn append(&self, _: AuditRecord) -> Result<AuditEntry, StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
+    async fn append_all(&self, _: Vec<AuditRecord>) -> Result<Vec<AuditEntry>, StoreError> {
+        Err(StoreError::Backend("disk full".into()))
+    }
     async fn audit_entries(&self, _: u64, _: u32) -> Result<Vec<AuditEntry>, StoreError> {
         Ok(Vec::new())
     }

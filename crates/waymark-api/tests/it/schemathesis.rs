@@ -32,7 +32,10 @@ async fn fuzz(base: &str, token: &str, paths: &str) {
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--include-path-regex", paths])
         .args(["--seed", "10", "--no-color", "--warnings", "off"])
-        .args(["--workers", "2", "--request-timeout", "20"]);
+        // One worker: with two, hypothesis parses lambdas' source on two threads at once, and
+        // CPython 3.11 before 3.11.9 can fail that with "AST constructor recursion depth
+        // mismatch" — a crash of the tool reported as an error, not a finding.
+        .args(["--workers", "1", "--request-timeout", "20"]);
     let (ok, stdout, stderr) = run(command).await;
     assert!(
         ok,

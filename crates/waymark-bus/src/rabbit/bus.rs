@@ -29,7 +29,15 @@ impl Bus for RabbitBus {
             .link
             .session_within(self.options().publish_patience)
             .await?;
-        super::topology::declare_queue(&session.conn, spec).await?;
+        {
+            // One declarer at a time across processes (the broker lock), and within this
+            // process never beside a registry read on the same connection (not re-entrant).
+            let _one = self.inner.reading.lock().await;
+            let lock = registry::BrokerLock::take(&session.conn).await?;
+            let declared = super::topology::declare_queue(&session.conn, spec).await;
+            lock.release().await;
+            declared?;
+        }
         self.inner.link.remember(spec);
         let dead = spec.dead_letter_name();
         let rules = Rules::of(spec);

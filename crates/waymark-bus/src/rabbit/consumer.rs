@@ -57,15 +57,19 @@ pub(super) async fn run_control(inner: Weak<Inner>) {
 }
 
 /// The loop both consumers share: get a session, open a channel, subscribe, handle deliveries
-/// in order until the channel dies (or the bus goes), clean up, again.
+/// in order until the channel dies (or the bus goes), clean up, again. Failed attempts back
+/// off (see [`super::pause::Pause`]), so a queue the broker cannot serve yet — a quorum queue answering
+/// `noproc` for a while after a restart closes the whole connection — does not become a storm
+/// of reconnections that keeps a loaded broker from recovering.
 async fn supervise(weak: Weak<Inner>, kind: Kind) {
+    let mut pause = super::pause::Pause::default();
     loop {
         let Some(inner) = weak.upgrade().filter(|i| !i.is_closed()) else {
             return;
         };
         let Ok(session) = inner.link.session().await else {
             drop(inner);
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            pause.wait().await;
             continue;
         };
         let generation = inner.next_tag();
@@ -76,6 +80,8 @@ async fn supervise(weak: Weak<Inner>, kind: Kind) {
                     .link
                     .broken(session.generation, &error.to_string())
                     .await;
+                drop(inner);
+                pause.wait().await;
                 continue;
             }
         };
@@ -89,15 +95,17 @@ async fn supervise(weak: Weak<Inner>, kind: Kind) {
             Err(error) => {
                 tracing::warn!(error = %error, "subscribing failed; retrying");
                 super::link::close_channel(&channel, "retrying").await;
-                tokio::time::sleep(Duration::from_millis(250)).await;
+                pause.wait().await;
                 continue;
             }
         };
+        let subscribed_at = Instant::now();
         handle_until_lost(&weak, &kind, &channel, generation, &mut deliveries).await;
         if let Kind::Queue(consumed) = &kind {
             consumed.lost(generation);
         }
         super::link::close_channel(&channel, "consumer done").await;
+        pause.after_subscription(subscribed_at.elapsed()).await;
     }
 }
 

@@ -17,7 +17,7 @@ use std::{
 
 use lapin::{Channel, Connection, ConnectionProperties, options::ConfirmSelectOptions};
 
-use super::{RabbitBusOptions, topology};
+use super::{RabbitBusOptions, registry, topology};
 use crate::{BusError, BusHealth, LinkState, QueueSpec};
 
 /// One connection and its publishing channel.
@@ -183,15 +183,7 @@ impl Link {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(amqp)?;
-        topology::declare_shared(&conn).await?;
-        let declared = self
-            .declared
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for spec in &declared {
-            topology::declare_queue(&conn, spec).await?;
-        }
+        self.declare_all(&conn).await?;
         let generation = self.next_gen.fetch_add(1, Ordering::Relaxed);
         Ok(Session {
             generation,
@@ -201,6 +193,38 @@ impl Link {
     }
 }
 
+impl Link {
+    /// Declares the shared topology and every queue this process declared, holding the broker
+    /// lock (one process at a time) when it can be had within [`DECLARE_LOCK_PATIENCE`];
+    /// without it otherwise (a holder that long is stuck, and declaring is idempotent).
+    async fn declare_all(&self, conn: &Connection) -> Result<(), BusError> {
+        let lock = registry::BrokerLock::take_within(conn, DECLARE_LOCK_PATIENCE).await;
+        if let Err(error) = &lock {
+            tracing::warn!(error = %error, "declaring without the broker lock");
+        }
+        let declared = self
+            .declared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let result = declare_each(conn, &declared).await;
+        if let Ok(lock) = lock {
+            lock.release().await;
+        }
+        result
+    }
+}
+
+async fn declare_each(conn: &Connection, declared: &[QueueSpec]) -> Result<(), BusError> {
+    topology::declare_shared(conn).await?;
+    for spec in declared {
+        topology::declare_queue(conn, spec).await?;
+    }
+    Ok(())
+}
+
+/// How long a new connection waits for the broker lock before it declares without it.
+const DECLARE_LOCK_PATIENCE: Duration = Duration::from_secs(10);
 /// How long connecting, opening the channel and declaring the topology may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long closing a connection may take (a dead one never answers).

@@ -26,6 +26,7 @@ mod local;
 mod moves;
 mod ops;
 mod options;
+mod pause;
 mod publish;
 mod registry;
 mod topology;

@@ -65,34 +65,62 @@ pub(super) async fn read_all(
     retention: Duration,
     now_us: i64,
 ) -> Result<Vec<Record>, BusError> {
-    let lock = acquire(conn).await?;
+    let lock = BrokerLock::take(conn).await?;
     let result = read_locked(conn, retention, now_us).await;
-    let _ = lock
-        .queue_delete(LOCK.into(), QueueDeleteOptions::default())
-        .await;
-    super::link::close_channel(&lock, "registry read").await;
+    lock.release().await;
     result
 }
 
-async fn acquire(conn: &Connection) -> Result<Channel, BusError> {
-    let deadline = Instant::now() + LOCK_PATIENCE;
-    let options = QueueDeclareOptions {
-        exclusive: true,
-        auto_delete: true,
-        ..QueueDeclareOptions::default()
-    };
-    loop {
-        let channel = conn.create_channel().await.map_err(amqp)?;
-        match channel
-            .queue_declare(LOCK.into(), options, FieldTable::default())
-            .await
-        {
-            Ok(_) => return Ok(channel),
-            Err(error) if locked(&error) && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(25)).await;
+/// The broker-side lock: held by one connection at a time across every process of the hub
+/// (the broker drops it when that connection dies). Taken to read the registry and to declare
+/// the topology, so that processes starting together declare their quorum queues one after
+/// another rather than all at once (concurrent declarations of one quorum queue on a loaded
+/// RabbitMQ 3.10 can leave it answering `noproc`).
+///
+/// It is an exclusive queue, so it is not re-entrant across one connection: two holders on the
+/// same connection would both succeed. Callers sharing a connection serialise themselves
+/// (`Inner::reading`).
+pub(super) struct BrokerLock(Channel);
+
+impl BrokerLock {
+    /// Waits up to [`LOCK_PATIENCE`] for the lock.
+    pub(super) async fn take(conn: &Connection) -> Result<Self, BusError> {
+        Self::take_within(conn, LOCK_PATIENCE).await
+    }
+
+    /// Waits up to `patience` for the lock.
+    pub(super) async fn take_within(
+        conn: &Connection,
+        patience: Duration,
+    ) -> Result<Self, BusError> {
+        let deadline = Instant::now() + patience;
+        let options = QueueDeclareOptions {
+            exclusive: true,
+            auto_delete: true,
+            ..QueueDeclareOptions::default()
+        };
+        loop {
+            let channel = conn.create_channel().await.map_err(amqp)?;
+            match channel
+                .queue_declare(LOCK.into(), options, FieldTable::default())
+                .await
+            {
+                Ok(_) => return Ok(Self(channel)),
+                Err(error) if locked(&error) && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                Err(error) => return Err(amqp(error)),
             }
-            Err(error) => return Err(amqp(error)),
         }
+    }
+
+    /// Lets the next holder in (closing the connection would too).
+    pub(super) async fn release(self) {
+        let _ = self
+            .0
+            .queue_delete(LOCK.into(), QueueDeleteOptions::default())
+            .await;
+        super::link::close_channel(&self.0, "lock released").await;
     }
 }
 

@@ -15,6 +15,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use waymark_core::{ErrorCode, IssueType, Sensitive};
+use waymark_delivery::Subscription;
 use waymark_policy::{Consent, ConsentError};
 use waymark_profile::CanonicalBundle;
 use waymark_store::{CONSENT_CHANGED, NewConsent, PathwayEvent, StoreError};
@@ -132,19 +133,20 @@ impl ReleaseStage {
                 purged: 0,
             });
         };
-        let mut notified = Vec::new();
         let subscriptions = self.subscriptions.snapshot();
         let facts = event_facts(bundle.as_json());
-        for sub in subscriptions.iter().filter(|s| {
-            wants(s, CONSENT_CHANGED)
-                && s.matches(&facts)
-                && organisations.contains(&s.recipient.organisation)
-        }) {
-            self.release_to(sub, &event, &bundle, 0)
-                .await
-                .map_err(|_| ConsentChangeError::Notify)?;
-            notified.push(sub.id.clone());
-        }
+        let matching: Vec<&Subscription> = subscriptions
+            .iter()
+            .filter(|s| {
+                wants(s, CONSENT_CHANGED)
+                    && s.matches(&facts)
+                    && organisations.contains(&s.recipient.organisation)
+            })
+            .collect();
+        self.fan_out(&event, &bundle, &matching, 0)
+            .await
+            .map_err(|_| ConsentChangeError::Notify)?;
+        let notified = matching.iter().map(|s| s.id.clone()).collect();
         Ok(ConsentChange {
             event,
             notified,

@@ -1,6 +1,7 @@
 //! All integration tests of this crate in one binary (one link, less disk and build time).
 
 mod consent;
+mod fanout;
 mod live;
 mod map_refusal;
 mod push;

@@ -42,15 +42,17 @@ fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
 }
 
-struct Rig {
+/// A release stage over a fresh SQLite store and bus, its subscriptions' queues declared, and
+/// one recorded event (shared with `fanout`).
+pub(crate) struct Rig {
     _dir: tempfile::TempDir,
-    bus: Arc<dyn Bus>,
-    store: Arc<SqliteStore>,
-    stage: ReleaseStage,
-    event: PathwayEvent,
+    pub bus: Arc<dyn Bus>,
+    pub store: Arc<SqliteStore>,
+    pub stage: ReleaseStage,
+    pub event: PathwayEvent,
 }
 
-async fn rig(subs: Vec<Subscription>) -> Rig {
+pub(crate) async fn rig(subs: Vec<Subscription>) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let bus: Arc<dyn Bus> = Arc::new(SqliteBus::open(&dir.path().join("bus.db")).await.unwrap());
     waymark_pipeline::declare_all(bus.as_ref(), &subs)
@@ -96,7 +98,8 @@ async fn rig(subs: Vec<Subscription>) -> Rig {
     }
 }
 
-fn release_delivery(event: &PathwayEvent, attempt: u32) -> Delivery {
+/// The release stage's delivery of `event` with the shared bundle.
+pub(crate) fn release_delivery(event: &PathwayEvent, attempt: u32) -> Delivery {
     let body = json!({"event": event, "bundle": serde_json::from_str::<Value>(BUNDLE).unwrap()});
     Delivery {
         queue: waymark_pipeline::RELEASE.into(),

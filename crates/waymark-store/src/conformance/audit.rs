@@ -23,7 +23,7 @@ pub trait AuditBackdoor: Send + Sync {
     async fn disarm(&self) -> Result<(), String>;
 }
 
-fn record(i: i64) -> AuditRecord {
+pub(super) fn record(i: i64) -> AuditRecord {
     let (outcome, status) = if i % 3 == 2 {
         ("auth.expired", 401)
     } else {
@@ -46,7 +46,7 @@ fn record(i: i64) -> AuditRecord {
     r
 }
 
-async fn fill(log: &dyn AuditLog, n: i64) -> Head {
+pub(super) async fn fill(log: &dyn AuditLog, n: i64) -> Head {
     let mut head = Head::genesis();
     for i in 0..n {
         let e = must(log.append(record(i)).await, "append");

@@ -15,6 +15,7 @@
 
 mod apply;
 mod audit;
+mod audit_batch;
 mod concurrency;
 mod consent;
 mod fixtures;
@@ -37,6 +38,10 @@ pub use audit::{
     AuditBackdoor, audit_append_verify_search, audit_concurrent_appends_keep_one_chain,
     audit_rows_are_append_only, audit_tampering_is_always_detected,
 };
+pub use audit_batch::{
+    audit_batch_is_all_or_nothing, audit_batches_chain_in_order,
+    audit_concurrent_batches_keep_one_chain,
+};
 pub use concurrency::{concurrent_applies_one_wins, concurrent_new_persons_share_no_identifier};
 pub use consent::{
     consent_withdrawals_race_to_one_version, consents_put_current_withdraw,
@@ -46,7 +51,10 @@ pub use merge::{
     identity_history_includes_merged_persons, merge_checks_versions_and_reviews,
     merge_moves_links_entries_and_blocks, merge_refuses_cycles_and_inactive_persons,
 };
-pub use numbers::{event_numbers_are_stable_and_gap_free, event_numbers_race_without_gaps};
+pub use numbers::{
+    event_numbers_are_stable_and_gap_free, event_numbers_batch_like_single_calls,
+    event_numbers_batches_race_without_gaps, event_numbers_race_without_gaps,
+};
 pub use quarantine::{
     quarantine_is_idempotent, quarantine_reopens_after_resolve, redrive_pages_in_order,
 };
@@ -78,6 +86,9 @@ macro_rules! store_conformance_tests {
             audit_concurrent_appends_keep_one_chain,
             audit_rows_are_append_only,
             audit_tampering_is_always_detected,
+            audit_batches_chain_in_order,
+            audit_batch_is_all_or_nothing,
+            audit_concurrent_batches_keep_one_chain,
         );
     };
     (@audit $fresh:path; $($check:ident),* $(,)?) => {
@@ -96,6 +107,8 @@ macro_rules! store_conformance_tests {
             redrive_pages_in_order,
             event_numbers_are_stable_and_gap_free,
             event_numbers_race_without_gaps,
+            event_numbers_batch_like_single_calls,
+            event_numbers_batches_race_without_gaps,
             consents_put_current_withdraw,
             consent_withdrawals_race_to_one_version,
             past_recipients_are_numbered_subscriptions,

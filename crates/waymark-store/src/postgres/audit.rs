@@ -8,7 +8,7 @@ use waymark_audit::{AuditEntry, AuditRecord, Head, chain};
 use super::{PgStore, support::db};
 use crate::{
     StoreError,
-    audit::{AuditLog, AuditQuery, big, entry_from, head_from, persons, stored_time},
+    audit::{AuditLog, AuditQuery, big, chain_all, entry_from, head_from, persons, stored_time},
 };
 
 const COLUMNS: &str = "e.sequence, e.prev_hash, e.hash, e.record";
@@ -24,6 +24,22 @@ impl AuditLog for PgStore {
         insert(&mut tx, &entry).await?;
         tx.commit().await.map_err(db)?;
         Ok(entry)
+    }
+
+    async fn append_all(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>, StoreError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let head = read_head(&mut tx, " FOR UPDATE")
+            .await?
+            .ok_or(StoreError::Refused("the audit head is missing"))?;
+        let entries = chain_all(&head, records);
+        for entry in &entries {
+            insert(&mut tx, entry).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(entries)
     }
 
     async fn audit_entries(

@@ -15,6 +15,7 @@ mod events;
 mod history;
 mod identity;
 mod merge;
+mod numbers;
 mod quarantine;
 mod record;
 mod review;
@@ -125,7 +126,21 @@ impl Store for PgStore {
     }
 
     async fn event_number(&self, subscription: &str, event: &MessageId) -> Result<u64, StoreError> {
-        record::event_number(&self.pool, subscription, event).await
+        let numbers = self
+            .event_numbers(event, &[subscription.to_owned()])
+            .await?;
+        numbers
+            .first()
+            .copied()
+            .ok_or_else(|| StoreError::Backend("no event number was given".to_owned()))
+    }
+
+    async fn event_numbers(
+        &self,
+        event: &MessageId,
+        subscriptions: &[String],
+    ) -> Result<Vec<u64>, StoreError> {
+        numbers::event_numbers(&self.pool, event, subscriptions).await
     }
 
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineSummary>, StoreError> {

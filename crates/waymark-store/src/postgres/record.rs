@@ -1,14 +1,13 @@
-//! Appending records by strong identifier (`Store::record`), event numbers, totals.
+//! Appending records by strong identifier (`Store::record`), the latest bundle, totals.
 //!
 //! `record` takes the advisory locks of its message id and of its identifiers before it reads:
 //! a redelivered message waits for the first delivery's transaction and then finds its entry,
 //! and two messages that introduce the same new identifier cannot create two persons.
 
 use sqlx::{PgConnection, PgPool};
-use waymark_core::{MessageId, Sensitive};
+use waymark_core::Sensitive;
 
 use super::support::{count, db, identifier_key, lock_keys, message_key};
-use crate::shared::codec::to_u64;
 use crate::shared::identity::{random_id, record_event, same_person};
 use crate::{Counts, NewRecord, PathwayEvent, RecordOutcome, StoreError};
 
@@ -142,70 +141,6 @@ pub(crate) async fn insert_event(
     .await
     .map_err(db)?;
     Ok(())
-}
-
-/// The subscription's number for the event: the counter row is locked (`ON CONFLICT DO UPDATE`
-/// takes its row lock) before the event is looked up, so of two concurrent numberings of one
-/// event the second waits, finds the first's number and rolls its increment back.
-pub(crate) async fn event_number(
-    pool: &PgPool,
-    subscription: &str,
-    event: &MessageId,
-) -> Result<u64, StoreError> {
-    if let Some(n) = numbered(pool, subscription, event).await? {
-        return Ok(n);
-    }
-    let mut tx = pool.begin().await.map_err(db)?;
-    let next: i64 = sqlx::query_scalar(
-        "INSERT INTO subscription_counter (subscription_id, last_number) VALUES ($1, 1) \
-         ON CONFLICT (subscription_id) DO UPDATE \
-         SET last_number = subscription_counter.last_number + 1 RETURNING last_number",
-    )
-    .bind(subscription)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT event_number FROM subscription_event WHERE subscription_id = $1 AND event_id = $2",
-    )
-    .bind(subscription)
-    .bind(event.as_str())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db)?;
-    if let Some(n) = existing {
-        tx.rollback().await.map_err(db)?;
-        return Ok(to_u64(n));
-    }
-    sqlx::query(
-        "INSERT INTO subscription_event (subscription_id, event_id, event_number) \
-         VALUES ($1, $2, $3)",
-    )
-    .bind(subscription)
-    .bind(event.as_str())
-    .bind(next)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
-    Ok(to_u64(next))
-}
-
-/// The event's number for the subscription, when it has one (no lock: numbers never change).
-async fn numbered(
-    pool: &PgPool,
-    subscription: &str,
-    event: &MessageId,
-) -> Result<Option<u64>, StoreError> {
-    let n: Option<i64> = sqlx::query_scalar(
-        "SELECT event_number FROM subscription_event WHERE subscription_id = $1 AND event_id = $2",
-    )
-    .bind(subscription)
-    .bind(event.as_str())
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?;
-    Ok(n.map(to_u64))
 }
 
 pub(crate) async fn latest_bundle(

@@ -8,7 +8,7 @@ use waymark_audit::{AuditEntry, AuditRecord, Head, chain};
 use super::SqliteStore;
 use crate::{
     StoreError,
-    audit::{AuditLog, AuditQuery, big, entry_from, head_from, persons, stored_time},
+    audit::{AuditLog, AuditQuery, big, chain_all, entry_from, head_from, persons, stored_time},
 };
 
 const COLUMNS: &str = "e.sequence, e.prev_hash, e.hash, e.record";
@@ -25,6 +25,23 @@ impl AuditLog for SqliteStore {
         insert(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok(entry)
+    }
+
+    async fn append_all(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>, StoreError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _turn = self.write.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let head = read_head(&mut tx)
+            .await?
+            .ok_or(StoreError::Refused("the audit head is missing"))?;
+        let entries = chain_all(&head, records);
+        for entry in &entries {
+            insert(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(entries)
     }
 
     async fn audit_entries(

@@ -1,6 +1,6 @@
 //! The SQLite store's quarantine, event numbers, latest bundle and counts.
 
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use waymark_core::{MessageId, Sensitive};
 
 use crate::shared::codec::to_u64;
@@ -24,30 +24,55 @@ pub(crate) async fn quarantine(
     Ok(())
 }
 
-/// The event's number for the subscription: the stored one, else the next (in one `BEGIN
-/// IMMEDIATE` transaction, so concurrent callers never share or skip a number).
-pub(crate) async fn event_number(
+/// The event's number for each subscription, in order: the stored one, else the next, all in
+/// one `BEGIN IMMEDIATE` transaction (so concurrent callers never share or skip a number). When
+/// every subscription has its number already, nothing is written.
+pub(crate) async fn event_numbers(
     pool: &SqlitePool,
+    event: &MessageId,
+    subscriptions: &[String],
+) -> Result<Vec<u64>, StoreError> {
+    if subscriptions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut numbers = Vec::with_capacity(subscriptions.len());
+    let mut wrote = false;
+    for subscription in subscriptions {
+        let (n, new) = number_in(&mut tx, subscription, event).await?;
+        wrote |= new;
+        numbers.push(to_u64(n));
+    }
+    if wrote {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(numbers)
+}
+
+/// The event's number for one subscription inside `tx`, and whether it was given now.
+async fn number_in(
+    tx: &mut Transaction<'_, Sqlite>,
     subscription: &str,
     event: &MessageId,
-) -> Result<u64, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+) -> Result<(i64, bool), StoreError> {
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT event_number FROM subscription_event WHERE subscription_id = ? AND event_id = ?",
     )
     .bind(subscription)
     .bind(event.as_str())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if let Some(n) = existing {
-        return Ok(to_u64(n));
+        return Ok((n, false));
     }
     let next: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(event_number), 0) + 1 FROM subscription_event \
          WHERE subscription_id = ?",
     )
     .bind(subscription)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
         "INSERT INTO subscription_event (subscription_id, event_id, event_number) VALUES (?, ?, ?)",
@@ -55,10 +80,9 @@ pub(crate) async fn event_number(
     .bind(subscription)
     .bind(event.as_str())
     .bind(next)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(to_u64(next))
+    Ok((next, true))
 }
 
 pub(crate) async fn quarantined(

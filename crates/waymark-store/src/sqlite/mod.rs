@@ -100,8 +100,22 @@ impl Store for SqliteStore {
     }
 
     async fn event_number(&self, subscription: &str, event: &MessageId) -> Result<u64, StoreError> {
+        let numbers = self
+            .event_numbers(event, &[subscription.to_owned()])
+            .await?;
+        numbers
+            .first()
+            .copied()
+            .ok_or_else(|| StoreError::Backend("no event number was given".to_owned()))
+    }
+
+    async fn event_numbers(
+        &self,
+        event: &MessageId,
+        subscriptions: &[String],
+    ) -> Result<Vec<u64>, StoreError> {
         let _turn = self.write.lock().await;
-        basic::event_number(&self.pool, subscription, event).await
+        basic::event_numbers(&self.pool, event, subscriptions).await
     }
 
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineSummary>, StoreError> {

@@ -62,6 +62,27 @@ async fn until(secs: u64, mut check: impl FnMut() -> bool) -> bool {
     check()
 }
 
+/// Waits until the hub has delivered `n` notifications, up to 120 s (a loaded machine starts
+/// six processes and a fresh broker slowly; it takes a few seconds when quiet), and prints how
+/// long that took. Panics, with each process's last lines and the broker's queues, when it
+/// has not.
+async fn first_deliveries(hub: &Hub, broker: &services::Broker, n: u64, before: &str) {
+    let started = Instant::now();
+    if until(120, || hub.delivered() >= n).await {
+        eprintln!(
+            "faults: first {n} notifications delivered {:.1?} after the push began",
+            started.elapsed()
+        );
+        return;
+    }
+    panic!(
+        "fewer than {n} notifications delivered ({}) in 120 s, before {before}: {}\n[broker queues]\n{}",
+        hub.delivered(),
+        hub.procs.tails(),
+        broker.queues().await
+    );
+}
+
 /// Notifications delivered per second over the last `window`.
 async fn rate(hub: &Hub, window: Duration) -> f64 {
     let before = hub.delivered();

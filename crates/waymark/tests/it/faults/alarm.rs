@@ -10,10 +10,10 @@ use std::{
 use waymark_adapter_nomis::Population;
 
 use super::{
+    first_deliveries,
     hub::{Hub, Plan},
     long, patient_push,
     services::{Broker, Database},
-    until,
 };
 use crate::common::http_get;
 
@@ -38,11 +38,7 @@ async fn memory_alarm_blocks_publishers_and_loses_nothing_afterwards() {
         .unwrap();
     let started = Instant::now();
     let push = hub.push(patient_push());
-    assert!(
-        until(60, || hub.delivered() >= 60).await,
-        "no deliveries before the alarm: {}",
-        hub.procs.tails()
-    );
+    first_deliveries(&hub, &broker, 60, "the alarm").await;
     let before = hub.delivered();
     let mut held = Vec::new();
     for _ in 0..alarms {

@@ -8,10 +8,10 @@ use waymark_adapter_nomis::Population;
 use waymark_core::Role;
 
 use super::{
+    first_deliveries,
     hub::{Hub, Plan},
     long, patient_push,
     services::{Broker, Cluster},
-    until,
 };
 use crate::common::{dev_token, http_get_as};
 
@@ -49,11 +49,7 @@ async fn postgres_restarted_mid_run_loses_nothing_and_the_api_answers_503_meanwh
     );
     let started = Instant::now();
     let push = hub.push(patient_push());
-    assert!(
-        until(60, || hub.delivered() >= 60).await,
-        "no deliveries before the outage: {}",
-        hub.procs.tails()
-    );
+    first_deliveries(&hub, &broker, 60, "the outage").await;
     let before = hub.delivered();
     let mut answers = Vec::new();
     let mut restarts = 0;

@@ -75,6 +75,30 @@ impl Broker {
         self.run(&["restart"]).await;
     }
 
+    /// The broker's queues (name, type, state, messages, consumers), or why they could not
+    /// be listed: for a failing test's message.
+    pub async fn queues(&self) -> String {
+        let port = self.port.to_string();
+        let listed = tokio::task::spawn_blocking(move || {
+            let path = repo_root().join("deploy/local/rabbitmq.sh");
+            Command::new("bash")
+                .arg(path)
+                .arg("queues")
+                .env("WAYMARK_AMQP_PORT", port)
+                .output()
+        })
+        .await;
+        match listed {
+            Ok(Ok(out)) => format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            Ok(Err(e)) => format!("cannot run rabbitmq.sh queues: {e}"),
+            Err(e) => format!("cannot run rabbitmq.sh queues: {e}"),
+        }
+    }
+
     /// Raises (`true`) or clears the broker's memory alarm.
     pub async fn alarm(&self, on: bool) {
         self.run(if on {

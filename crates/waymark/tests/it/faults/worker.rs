@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use waymark_adapter_nomis::Population;
 
 use super::{
+    first_deliveries,
     hub::{Hub, Plan},
     long, patient_push,
     services::{Broker, Database},
-    until,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -28,11 +28,7 @@ async fn worker_processes_killed_mid_stream_lose_and_duplicate_nothing() {
     .await;
     let started = Instant::now();
     let push = hub.push(patient_push());
-    assert!(
-        until(60, || hub.delivered() >= 60).await,
-        "no deliveries before the first kill: {}",
-        hub.procs.tails()
-    );
+    first_deliveries(&hub, &broker, 60, "the first kill").await;
     let before = hub.delivered();
     let mut killed = 0;
     for _ in 0..rounds {
