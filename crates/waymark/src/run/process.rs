@@ -386,7 +386,9 @@ async fn open_bus(url: &str) -> Result<Arc<dyn Bus>, waymark_bus::BusError> {
     until_bus_ready("the bus is not ready", || waymark_bus::open(url)).await
 }
 
-/// `attempt` once a second until it succeeds or [`BUS_READY_WITHIN`] has passed; its last result.
+/// `attempt` once a second while it fails transiently (a broker not ready yet), until it
+/// succeeds or [`BUS_READY_WITHIN`] has passed; its last result. A permanent refusal (a queue
+/// declared with other rules, an invalid URL) returns at once.
 async fn until_bus_ready<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, waymark_bus::BusError>
 where
     F: FnMut() -> Fut,
@@ -396,7 +398,7 @@ where
     let deadline = std::time::Instant::now() + BUS_READY_WITHIN;
     loop {
         match attempt().await {
-            Err(e) if std::time::Instant::now() < deadline => {
+            Err(e) if e.is_transient() && std::time::Instant::now() < deadline => {
                 eprintln!("waymark run: {what} ({}); retrying", e.code());
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
