@@ -83,6 +83,13 @@ async fn first_deliveries(hub: &Hub, broker: &services::Broker, n: u64, before: 
     );
 }
 
+/// Whether the stream is still on its way: the pusher still pushing, or records not yet
+/// recorded (a fault then hits work in flight, the point of the test).
+async fn in_flight<T>(hub: &Hub, push: &tokio::task::JoinHandle<T>) -> bool {
+    let recorded = hub.store.counts().await.unwrap_or_default().records;
+    !push.is_finished() || recorded < hub.expected.good as u64
+}
+
 /// Notifications delivered per second over the last `window`.
 async fn rate(hub: &Hub, window: Duration) -> f64 {
     let before = hub.delivered();

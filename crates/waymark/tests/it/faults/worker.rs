@@ -9,7 +9,7 @@ use waymark_adapter_nomis::Population;
 use super::{
     first_deliveries,
     hub::{Hub, Plan},
-    long, patient_push,
+    in_flight, long, patient_push,
     services::{Broker, Database},
 };
 
@@ -33,7 +33,10 @@ async fn worker_processes_killed_mid_stream_lose_and_duplicate_nothing() {
     let mut killed = 0;
     for _ in 0..rounds {
         for name in ["record", "map-1"] {
-            assert!(!push.is_finished(), "the stream ended before a kill");
+            assert!(
+                in_flight(&hub, &push).await,
+                "nothing in flight at a kill: the stream ended and the hub caught up"
+            );
             hub.procs.kill9(name);
             killed += 1;
             tokio::time::sleep(Duration::from_millis(500)).await;
