@@ -42,6 +42,14 @@ pub struct BenchArgs {
     /// Workers per stage.
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
+    /// Envelopes queued with no stage running, then drained (the recovery section);
+    /// default 5000, 500 with --quick.
+    #[arg(long)]
+    pub backlog: Option<usize>,
+    /// Internal: pre-load `--people` persons into this SQLite store file, print persons/s and
+    /// exit (the scaling section runs its setup in a child process this way).
+    #[arg(long, hide = true)]
+    pub preload_into: Option<PathBuf>,
 }
 
 /// `waymark bench`.
@@ -56,6 +64,10 @@ pub fn run(args: &BenchArgs) -> u8 {
         out: args.out.clone(),
         embedded_only: args.embedded_only,
         workers: args.workers.max(1),
+        backlog: args
+            .backlog
+            .unwrap_or(if args.quick { 500 } else { 5_000 })
+            .max(1),
         repo: repo_root(),
     };
     let command = std::env::args().collect::<Vec<_>>().join(" ");
@@ -70,6 +82,19 @@ pub fn run(args: &BenchArgs) -> u8 {
             return UNREADABLE;
         }
     };
+    if let Some(path) = &args.preload_into {
+        let people = args.people.unwrap_or(0) as u64;
+        return match runtime.block_on(bench::scaling::preload_file(path, people)) {
+            Ok(rate) => {
+                println!("{rate}");
+                OK
+            }
+            Err(err) => {
+                eprintln!("waymark bench: pre-load failed: {err:#}");
+                UNREADABLE
+            }
+        };
+    }
     let report = match runtime.block_on(bench::run(&opts, &command)) {
         Ok(report) => report,
         Err(err) => {

@@ -23,23 +23,21 @@ pub(crate) async fn apply(
     Ok(outcome)
 }
 
-/// Applies changes in one transaction with the same statements as [`apply`] (for bulk loads).
-/// A failing change fails (and rolls back) the whole batch.
-pub(crate) async fn apply_many(
-    pool: &SqlitePool,
+/// Applies changes one by one with the same statements as [`apply`], in the caller's
+/// transaction (for bulk loads). A failing change fails the whole batch.
+pub(crate) async fn apply_each(
+    conn: &mut SqliteConnection,
     changes: &[RecordChange],
 ) -> Result<u64, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut applied = 0;
     for change in changes {
         if matches!(
-            apply_in(&mut tx, change).await?,
+            apply_in(&mut *conn, change).await?,
             ApplyOutcome::Applied { .. }
         ) {
             applied += 1;
         }
     }
-    tx.commit().await?;
     Ok(applied)
 }
 

@@ -17,6 +17,7 @@
 mod apply;
 mod audit;
 mod basic;
+mod bulk;
 pub(crate) mod common;
 pub(crate) mod history;
 mod legacy;
@@ -77,13 +78,15 @@ impl SqliteStore {
         })
     }
 
-    /// Applies many changes in **one** transaction, with exactly the statements of
-    /// [`Store::apply`] (so the tables and indexes are those of production). For loading test
-    /// and benchmark populations only: one failing change rolls back the whole batch, and the
-    /// batch holds the write lock throughout. Returns how many changes were applied now.
+    /// Applies many changes in **one** transaction, writing exactly the rows of
+    /// [`Store::apply`] (so the tables and indexes are those of production): new persons with
+    /// multi-row inserts, anything else with `apply`'s own statements. For loading test and
+    /// benchmark populations only: the loading connection runs with `synchronous = OFF` (restored
+    /// to `FULL` before it returns to the pool), one failing change rolls back the whole batch,
+    /// and the batch holds the write lock throughout. Returns how many changes were applied now.
     pub async fn bulk_load(&self, changes: Vec<RecordChange>) -> Result<u64, StoreError> {
         let _turn = self.write.lock().await;
-        apply::apply_many(&self.pool, &changes).await
+        bulk::load(&self.pool, &changes).await
     }
 }
 

@@ -4,6 +4,7 @@ mod backup;
 #[cfg(feature = "postgres")]
 mod backup_pg;
 mod backup_support;
+mod bulk_sqlite;
 #[cfg(feature = "postgres")]
 mod conformance_pg;
 mod conformance_sqlite;

@@ -63,7 +63,14 @@ pub async fn throughput(
     workers: usize,
     prepare: impl AsyncFnOnce(&hub::Concrete) -> anyhow::Result<()>,
 ) -> anyhow::Result<Throughput> {
-    let run = hub::start(backend, shared, receivers, workers, prepare).await?;
+    let run = hub::start(
+        backend,
+        shared,
+        receivers,
+        workers,
+        async move |store, _| prepare(store).await,
+    )
+    .await?;
     let n = messages.len();
     let cpu = stats::cpu_time();
     let start = Instant::now();
@@ -101,7 +108,7 @@ pub async fn latency(
 ) -> anyhow::Result<(Percentiles, usize)> {
     let count = ((rate * seconds).ceil() as usize).clamp(1, fixtures.messages.len());
     let messages = &fixtures.messages[..count];
-    let run = hub::start(backend, shared, receivers, workers, async |_| Ok(())).await?;
+    let run = hub::start(backend, shared, receivers, workers, async |_, _| Ok(())).await?;
     let intended = run.publish_at_rate(messages, rate).await?;
     run.wait_done(count, Duration::from_secs(600)).await?;
     let received = run.receivers.healthy_received();

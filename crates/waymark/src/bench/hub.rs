@@ -63,8 +63,8 @@ pub struct HubRun {
 
 /// The store of a run as its own type: a population is bulk-loaded through it.
 pub enum Concrete {
-    /// SQLite.
-    Sqlite(SqliteStore),
+    /// SQLite, and its file.
+    Sqlite(SqliteStore, std::path::PathBuf),
     /// PostgreSQL.
     Postgres(PgStore),
 }
@@ -76,27 +76,29 @@ impl Concrete {
         changes: Vec<waymark_store::RecordChange>,
     ) -> Result<u64, waymark_store::StoreError> {
         match self {
-            Self::Sqlite(s) => s.bulk_load(changes).await,
+            Self::Sqlite(s, _) => s.bulk_load(changes).await,
             Self::Postgres(s) => s.bulk_load(changes).await,
         }
     }
 }
 
 /// Starts a hub on `backend` delivering to `receivers`' subscriptions, `workers` per stage.
-/// `prepare` runs on the empty store before the hub starts (e.g. a pre-loaded population).
+/// `prepare` runs on the empty store and the bus before the stages start (e.g. a pre-loaded
+/// population, or a backlog queued while no stage runs).
 pub async fn start(
     backend: &Backend,
     shared: &Shared,
     receivers: Receivers,
     workers: usize,
-    prepare: impl AsyncFnOnce(&Concrete) -> anyhow::Result<()>,
+    prepare: impl AsyncFnOnce(&Concrete, &Arc<dyn Bus>) -> anyhow::Result<()>,
 ) -> anyhow::Result<HubRun> {
     let dir = tempfile::tempdir()?;
     let (bus, concrete, db): (Arc<dyn Bus>, _, _) = match backend {
         Backend::Embedded => {
-            let store = SqliteStore::open(&dir.path().join("store.db")).await?;
+            let path = dir.path().join("store.db");
+            let store = SqliteStore::open(&path).await?;
             let bus = SqliteBus::open(&dir.path().join("bus.db")).await?;
-            (Arc::new(bus), Concrete::Sqlite(store), None)
+            (Arc::new(bus), Concrete::Sqlite(store, path), None)
         }
         Backend::Services { amqp, pg } => {
             super::broker::clear_stage_queues(amqp).await?;
@@ -106,9 +108,9 @@ pub async fn start(
             (Arc::new(bus), Concrete::Postgres(store), Some(db))
         }
     };
-    prepare(&concrete).await?;
+    prepare(&concrete, &bus).await?;
     let (store, audit): (Arc<dyn Store>, Arc<dyn AuditLog>) = match concrete {
-        Concrete::Sqlite(s) => (Arc::new(s.clone()), Arc::new(s)),
+        Concrete::Sqlite(s, _) => (Arc::new(s.clone()), Arc::new(s)),
         Concrete::Postgres(s) => (Arc::new(s.clone()), Arc::new(s)),
     };
     let records_before = store.counts().await?.records;
@@ -155,6 +157,30 @@ pub async fn start(
     })
 }
 
+/// Publishes every message onto `bus`'s ingest queue from `publishers` concurrent publishers
+/// (each awaiting its confirm). Returns when the last publish was confirmed.
+pub async fn publish_all(
+    bus: &Arc<dyn Bus>,
+    messages: &[Message],
+    publishers: usize,
+) -> anyhow::Result<()> {
+    let messages = Arc::new(messages.to_vec());
+    let mut tasks = JoinSet::new();
+    for p in 0..publishers {
+        let (bus, messages) = (Arc::clone(bus), Arc::clone(&messages));
+        tasks.spawn(async move {
+            for m in messages.iter().skip(p).step_by(publishers) {
+                bus.publish(INGEST, m.clone()).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
 fn parts(
     shared: &Shared,
     bus: &Arc<dyn Bus>,
@@ -185,21 +211,7 @@ impl HubRun {
     /// Publishes every message onto the ingest queue from `publishers` concurrent publishers
     /// (each awaiting its confirm). Returns when the last publish was confirmed.
     pub async fn publish_all(&self, messages: &[Message], publishers: usize) -> anyhow::Result<()> {
-        let messages = Arc::new(messages.to_vec());
-        let mut tasks = JoinSet::new();
-        for p in 0..publishers {
-            let (bus, messages) = (Arc::clone(&self.bus), Arc::clone(&messages));
-            tasks.spawn(async move {
-                for m in messages.iter().skip(p).step_by(publishers) {
-                    bus.publish(INGEST, m.clone()).await?;
-                }
-                anyhow::Ok(())
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            done??;
-        }
-        Ok(())
+        publish_all(&self.bus, messages, publishers).await
     }
 
     /// Publishes message `i` at `start + i / rate` (each publish its own task, so a slow

@@ -11,6 +11,7 @@ pub mod hub;
 pub mod local;
 pub mod machine;
 pub mod peers;
+pub mod recovery;
 pub mod report;
 pub mod run_ceilings;
 pub mod run_e2e;
@@ -45,6 +46,8 @@ pub enum Section {
     Scaling,
     /// 1 → 1,000 subscriptions, 1 % slow and 1 % failing.
     Subscriptions,
+    /// Draining a backlog queued while no stage runs; RSS per 10 k in-flight envelopes.
+    Recovery,
     /// Each stage alone, µs per record.
     Stages,
     /// The Node.js and Python pipelines and the per-stage peers.
@@ -53,12 +56,13 @@ pub enum Section {
 
 impl Section {
     /// Every section, in the order they run.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Ceilings,
         Self::EndToEnd,
         Self::Latency,
         Self::Scaling,
         Self::Subscriptions,
+        Self::Recovery,
         Self::Stages,
         Self::Peers,
     ];
@@ -79,6 +83,8 @@ pub struct Options {
     pub embedded_only: bool,
     /// Workers per stage.
     pub workers: usize,
+    /// Envelopes in the recovery backlog.
+    pub backlog: usize,
     /// The repository root (for `deploy/local/` and `bench/peers/`).
     pub repo: PathBuf,
 }
@@ -180,6 +186,7 @@ pub async fn run(opts: &Options, command: &str) -> anyhow::Result<report::Report
             Section::Latency => run_e2e::latency(&mut cx).await,
             Section::Scaling => run_scaling::people(&mut cx).await,
             Section::Subscriptions => run_scaling::subscriptions(&mut cx).await,
+            Section::Recovery => recovery::run(&mut cx).await,
             Section::Stages => run_e2e::stages(&mut cx).await,
             Section::Peers => peers::run(&mut cx).await,
         };

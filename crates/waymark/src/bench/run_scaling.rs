@@ -46,6 +46,16 @@ pub async fn people(cx: &mut Context<'_>) -> anyhow::Result<()> {
                 t.cpu_us
             ),
         );
+        cx.report.row(
+            "memory",
+            &format!("embedded: RSS after the {people} people step"),
+            e2e::mib(t.rss_after),
+            "MiB",
+            &format!(
+                "whole process after the hub stopped; {:.0} MiB with every envelope queued",
+                e2e::mib(t.rss_loaded)
+            ),
+        );
     }
     Ok(())
 }

@@ -2,18 +2,20 @@
 //! (bulk-loaded with the statements of `Store::apply`, as `waymark-api/benches/fhir.rs` does),
 //! and through 1 → 1,000 subscriptions of which 1 % answer slowly and 1 % fail.
 
-use std::time::Instant;
+use std::{path::Path, time::Instant};
+
+use anyhow::Context as _;
 
 use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use waymark_core::{MessageId, PRISON_NUMBER_SYSTEM, Sensitive, SourceSystem};
 use waymark_record::{PersonRecord, RecordConfig};
-use waymark_store::{PersonChoice, RecordChange, StrongId};
+use waymark_store::{PersonChoice, RecordChange, SqliteStore, StrongId};
 
 use super::hub::Concrete;
 
 /// Persons per `bulk_load` transaction.
-const BATCH: u64 = 5_000;
+const BATCH: u64 = 20_000;
 
 /// splitmix64: a deterministic, well-mixed hash of `n`.
 fn mix(n: u64) -> u64 {
@@ -74,8 +76,45 @@ fn change(n: u64, empty_record: &str) -> RecordChange {
     }
 }
 
-/// Loads `people` persons; returns persons per second.
+/// Loads `people` persons into the run's store from a child process (this binary,
+/// `waymark bench --preload-into FILE --people N`), so that the setup's memory and CPU are not
+/// the measured process's; returns persons per second. PostgreSQL is loaded in-process.
 pub async fn preload(store: &Concrete, people: u64) -> anyhow::Result<f64> {
+    let Concrete::Sqlite(_, path) = store else {
+        return load(store, people).await;
+    };
+    let exe = std::env::current_exe()?;
+    let out = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || {
+            std::process::Command::new(exe)
+                .args(["bench", "--preload-into"])
+                .arg(path)
+                .args(["--people", &people.to_string()])
+                .output()
+        }
+    })
+    .await??;
+    anyhow::ensure!(
+        out.status.success(),
+        "the pre-load process failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .with_context(|| format!("the pre-load process printed {text:?}, not a rate"))
+}
+
+/// The child's side of [`preload`]: loads `people` persons into the SQLite store at `path`
+/// and returns persons per second.
+pub async fn preload_file(path: &Path, people: u64) -> anyhow::Result<f64> {
+    let store = SqliteStore::open(path).await?;
+    load(&Concrete::Sqlite(store, path.to_owned()), people).await
+}
+
+/// Loads `people` persons in this process; returns persons per second.
+async fn load(store: &Concrete, people: u64) -> anyhow::Result<f64> {
     let empty: std::sync::Arc<str> =
         serde_json::to_string(&PersonRecord::new(RecordConfig::default()))?.into();
     // The next batch is made on a blocking thread while the store writes this one.

@@ -61,6 +61,12 @@ pub fn peak_rss_bytes() -> u64 {
     status_kib("VmHWM:") * 1024
 }
 
+/// Resets the peak resident set size (`VmHWM`) to the current RSS (Linux `clear_refs` 5);
+/// false where that is not possible (the peak is then the process's lifetime peak).
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
