@@ -116,6 +116,11 @@ impl Hub {
 
     /// Pushes the whole population to the ingest process, in order, in a task of its own.
     pub fn push(&self, options: PushOptions) -> JoinHandle<PushReport> {
+        self.push_paced(options, Duration::ZERO)
+    }
+
+    /// As [`Hub::push`], waiting `gap` after each notification (a stream that lasts).
+    pub fn push_paced(&self, options: PushOptions, gap: Duration) -> JoinHandle<PushReport> {
         let endpoint = self.procs.logged("ingest", "waymark run: ingest endpoint ");
         let pusher = self.nomis.pusher(endpoint, options);
         let nomis = self.nomis.clone();
@@ -132,6 +137,7 @@ impl Hub {
                     false => report.failed += 1,
                 }
                 report.outcomes.push(outcome);
+                tokio::time::sleep(gap).await;
             }
             report
         })

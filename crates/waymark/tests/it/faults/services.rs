@@ -45,8 +45,8 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Starts the broker (if it is not running) and deletes the stage queues an earlier run
-    /// may have left messages in. (Not `rabbitmq.sh fresh`: right after its reset the
+    /// Starts the broker (if it is not running), clears a memory alarm and deletes the stage
+    /// queues an earlier run may have left behind. (Not `rabbitmq.sh fresh`: right after its reset the
     /// broker's quorum queues can answer `noproc` for a while.)
     pub async fn fresh(offset: u16) -> Self {
         let base: u16 = std::env::var("WAYMARK_AMQP_FAULTS_PORT")
@@ -59,8 +59,11 @@ impl Broker {
             .await
             .unwrap();
         let url = exported(&out, "WAYMARK_AMQP_URL");
-        clear_stage_queues(&url).await;
-        Self { port, url }
+        let broker = Self { port, url };
+        // An earlier run that failed mid-alarm left the broker blocking publishers.
+        broker.alarm(false).await;
+        clear_stage_queues(&broker.url).await;
+        broker
     }
 
     async fn run(&self, args: &'static [&'static str]) {
