@@ -125,8 +125,16 @@ pub trait Store: Send + Sync + 'static {
     async fn record(&self, record: NewRecord) -> Result<RecordOutcome, StoreError>;
 
     /// The event number of `event` for `subscription`: the next number on first call, the same
-    /// number on every later call.
-    async fn event_number(&self, subscription: &str, event: &MessageId) -> Result<u64, StoreError>;
+    /// number on every later call (a batch of one of [`Store::event_numbers`]).
+    async fn event_number(&self, subscription: &str, event: &MessageId) -> Result<u64, StoreError> {
+        let numbers = self
+            .event_numbers(event, &[subscription.to_owned()])
+            .await?;
+        numbers
+            .first()
+            .copied()
+            .ok_or_else(|| StoreError::Backend("no event number was given".to_owned()))
+    }
 
     /// The event numbers of `event` for each of `subscriptions`, in their order, in **one**
     /// transaction: for each, what [`Store::event_number`] would return (the next number on

@@ -102,16 +102,6 @@ impl Store for SqliteStore {
         legacy::record(&self.pool, record).await
     }
 
-    async fn event_number(&self, subscription: &str, event: &MessageId) -> Result<u64, StoreError> {
-        let numbers = self
-            .event_numbers(event, &[subscription.to_owned()])
-            .await?;
-        numbers
-            .first()
-            .copied()
-            .ok_or_else(|| StoreError::Backend("no event number was given".to_owned()))
-    }
-
     async fn event_numbers(
         &self,
         event: &MessageId,

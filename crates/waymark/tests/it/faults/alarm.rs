@@ -7,8 +7,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use waymark_adapter_nomis::Population;
-
 use super::{
     first_deliveries,
     hub::{Hub, Plan},
@@ -22,14 +20,7 @@ async fn memory_alarm_blocks_publishers_and_loses_nothing_afterwards() {
     let (people, alarms) = if long() { (800, 3) } else { (300, 1) };
     let broker = Broker::fresh(4).await;
     let db = Database::create();
-    let mut hub = Hub::start(Plan {
-        bus: broker.url.clone(),
-        store: db.url.clone(),
-        population: Population::synthetic(29, people),
-        proxy: false,
-        api: false,
-    })
-    .await;
+    let mut hub = Hub::start(Plan::new(&broker.url, &db.url, 29, people)).await;
     let health: SocketAddr = hub
         .procs
         .logged("ingest", "waymark run: health on http://")

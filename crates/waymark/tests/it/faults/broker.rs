@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use waymark_adapter_nomis::Population;
-
 use super::{
     first_deliveries,
     hub::{Hub, Plan},
@@ -19,14 +17,7 @@ async fn broker_killed_three_times_mid_stream_loses_and_duplicates_nothing() {
     let (people, kills) = if long() { (1_500, 5) } else { (900, 3) };
     let broker = Broker::fresh(0).await;
     let db = Database::create();
-    let mut hub = Hub::start(Plan {
-        bus: broker.url.clone(),
-        store: db.url.clone(),
-        population: Population::synthetic(13, people),
-        proxy: false,
-        api: false,
-    })
-    .await;
+    let mut hub = Hub::start(Plan::new(&broker.url, &db.url, 13, people)).await;
     let started = Instant::now();
     let push = hub.push(patient_push());
     first_deliveries(&hub, &broker, 100, "the first kill").await;

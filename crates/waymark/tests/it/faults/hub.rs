@@ -33,6 +33,19 @@ pub struct Plan {
     pub api: bool,
 }
 
+impl Plan {
+    /// The usual plan: a synthetic population of `people` from `seed`, no proxy, no API.
+    pub fn new(bus: &str, store: &str, seed: u64, people: usize) -> Self {
+        Self {
+            bus: bus.to_owned(),
+            store: store.to_owned(),
+            population: Population::synthetic(seed, people),
+            proxy: false,
+            api: false,
+        }
+    }
+}
+
 pub struct Hub {
     pub nomis: Arc<MockNomis>,
     pub proxy: Option<FaultProxy>,

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use waymark_adapter_nomis::Population;
 use waymark_core::Role;
 
 use super::{
@@ -33,11 +32,8 @@ async fn postgres_restarted_mid_run_loses_nothing_and_the_api_answers_503_meanwh
     let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
     let broker = Broker::fresh(2).await;
     let mut hub = Hub::start(Plan {
-        bus: broker.url.clone(),
-        store: cluster.url.clone(),
-        population: Population::synthetic(19, people),
-        proxy: false,
         api: true,
+        ..Plan::new(&broker.url, &cluster.url, 19, people)
     })
     .await;
     let api = hub.api();

@@ -8,7 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use waymark_adapter_nomis::Population;
 use waymark_testkit::proxy::Fault;
 
 use super::{
@@ -24,11 +23,8 @@ async fn prison_api_resetting_and_slow_still_records_every_notification_once() {
     let broker = Broker::fresh(3).await;
     let db = Database::create();
     let mut hub = Hub::start(Plan {
-        bus: broker.url.clone(),
-        store: db.url.clone(),
-        population: Population::synthetic(23, people),
         proxy: true,
-        api: false,
+        ..Plan::new(&broker.url, &db.url, 23, people)
     })
     .await;
     let proxy = hub.proxy.take().expect("the hub's proxy");

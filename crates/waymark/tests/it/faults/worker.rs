@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use waymark_adapter_nomis::Population;
-
 use super::{
     first_deliveries,
     hub::{Hub, Plan},
@@ -18,14 +16,7 @@ async fn worker_processes_killed_mid_stream_lose_and_duplicate_nothing() {
     let (people, rounds) = if long() { (800, 3) } else { (200, 1) };
     let broker = Broker::fresh(1).await;
     let db = Database::create();
-    let mut hub = Hub::start(Plan {
-        bus: broker.url.clone(),
-        store: db.url.clone(),
-        population: Population::synthetic(17, people),
-        proxy: false,
-        api: false,
-    })
-    .await;
+    let mut hub = Hub::start(Plan::new(&broker.url, &db.url, 17, people)).await;
     let started = Instant::now();
     let push = hub.push(patient_push());
     first_deliveries(&hub, &broker, 60, "the first kill").await;
